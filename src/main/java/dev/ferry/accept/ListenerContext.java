@@ -1,0 +1,17 @@
+package dev.ferry.accept;
+
+import dev.ferry.config.ListenerConfig;
+import dev.ferry.connect.BackendConnector;
+import dev.ferry.connect.Cluster;
+import dev.ferry.handoff.Handoff;
+import dev.ferry.route.Router;
+import dev.ferry.stats.Stats;
+import java.util.Map;
+
+/** Everything a connection accepted on one listener needs, fixed when the listener starts. */
+public record ListenerContext(ListenerConfig config, Router router, Map<String, Cluster> clusters,
+                              BackendConnector connector, Handoff handoff, Stats stats) {
+    public ListenerContext {
+        clusters = Map.copyOf(clusters);
+    }
+}

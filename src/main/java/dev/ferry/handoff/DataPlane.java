@@ -1,0 +1,18 @@
+package dev.ferry.handoff;
+
+import io.netty.channel.Channel;
+
+/**
+ * Forwards the bytes of an established client/backend pair until the connection ends.
+ *
+ * <p>The plane takes ownership of both channels: it closes them on every path and reports the end
+ * to the {@link ConnectionEnd} exactly once. When {@code forward} is called, every byte Ferry consumed
+ * from the client has already been written to the backend, and neither channel is reading.
+ */
+public interface DataPlane {
+
+    /** The name used in logs, stats and configuration: sockmap, splice or copy. */
+    String name();
+
+    void forward(ProxiedConnection connection, Channel client, Channel backend);
+}

@@ -1,0 +1,126 @@
+package dev.ferry.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.ferry.dataplane.sockmap.SockmapKernel;
+import dev.ferry.testing.FerryHarness;
+import dev.ferry.testing.HashPeer;
+import dev.ferry.testing.RandomStream;
+import dev.ferry.testing.TestBackend;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Random streams in both directions at once through the sockmap, checked by SHA-256. */
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
+class SockmapIntegrityTest {
+    private static final SockmapKernel.MapOccupancy EMPTY = new SockmapKernel.MapOccupancy(0, 0, 0);
+    private static final long MIB = 1024 * 1024;
+
+    @ParameterizedTest(name = "{0} bytes each way")
+    @ValueSource(longs = {1, 1000, 65_537, 4 * 1024 * 1024 + 3, 256 * 1024 * 1024, 1024 * 1024 * 1024})
+    void aSingleConnectionIsIntactBothWays(long size) throws Exception {
+        try (TestBackend backend = new TestBackend(socket -> {
+                 HashPeer.syncAsBackend(socket);
+                 return HashPeer.run(socket, 2, size).get();
+             });
+             FerryHarness ferry = FerryHarness.catchAll(backend.endpoint())) {
+            HashPeer.Received atClient;
+            try (Socket client = ferry.connect()) {
+                HashPeer.syncAsClient(client);
+                atClient = HashPeer.run(client, 1, size).get(9, TimeUnit.MINUTES);
+            }
+            HashPeer.Received atBackend = backend.nextResult(60);
+            assertEquals(new HashPeer.Received(size, RandomStream.sha256(1, size)), atBackend, "client to backend");
+            assertEquals(new HashPeer.Received(size, RandomStream.sha256(2, size)), atClient, "backend to client");
+            assertForwardedBySockmap(ferry, 1);
+        }
+    }
+
+    @Test
+    void twoHundredConcurrentConnectionsOfFourMebibytes() throws Exception {
+        int connections = 200;
+        long size = 4 * MIB;
+        String upstream = RandomStream.sha256(11, size);
+        String downstream = RandomStream.sha256(12, size);
+        try (TestBackend backend = new TestBackend(socket -> {
+                 HashPeer.syncAsBackend(socket);
+                 return HashPeer.run(socket, 12, size).get();
+             });
+             FerryHarness ferry = FerryHarness.catchAll(backend.endpoint())) {
+            List<Socket> clients = new ArrayList<>();
+            List<CompletableFuture<HashPeer.Received>> runs = new ArrayList<>();
+            try {
+                for (int i = 0; i < connections; i++) {
+                    Socket client = ferry.connect();
+                    clients.add(client);
+                    HashPeer.syncAsClient(client);
+                    runs.add(HashPeer.run(client, 11, size));
+                }
+                for (CompletableFuture<HashPeer.Received> run : runs) {
+                    assertEquals(new HashPeer.Received(size, downstream), run.get(5, TimeUnit.MINUTES));
+                }
+            } finally {
+                for (Socket client : clients) {
+                    client.close();
+                }
+            }
+            for (int i = 0; i < connections; i++) {
+                assertEquals(new HashPeer.Received(size, upstream), backend.nextResult(60));
+            }
+            assertForwardedBySockmap(ferry, connections);
+        }
+    }
+
+    /**
+     * A client whose FIN reaches Ferry before the handoff cannot join a sockmap (the kernel refuses
+     * sockets in CLOSE_WAIT); such a connection is served by the copy plane, counted, and intact.
+     */
+    @Test
+    void aClientThatFinishedBeforeTheHandoffIsServedByTheFallback() throws Exception {
+        // The head is incomplete until the client's FIN, so the route is only decided after it.
+        byte[] head = "GET / HTTP/1.1\r\nX-Partial: yes\r\n".getBytes(StandardCharsets.US_ASCII);
+        long size = 100_000;
+        try (TestBackend backend = new TestBackend(socket -> {
+                 byte[] received = socket.getInputStream().readAllBytes();
+                 HashPeer.send(socket, 32, size);
+                 return received;
+             });
+             FerryHarness ferry = FerryHarness.start("""
+                     listeners:
+                       - name: edge
+                         address: 127.0.0.1:0
+                         routes:
+                           - match: { host: "never.example.com" }
+                             action: reject
+                           - cluster: backend
+                     clusters:
+                       - { name: backend, endpoints: ["%s"] }
+                     """.formatted(backend.endpoint()));
+             Socket client = ferry.connect()) {
+            client.getOutputStream().write(head);
+            client.shutdownOutput();
+            assertEquals(new HashPeer.Received(size, RandomStream.sha256(32, size)), HashPeer.receive(client.getInputStream()));
+            assertArrayEquals(head, backend.nextResult(30));
+            assertEquals(1, ferry.ferry().stats().sum("ferry_sockmap_fallback_total", "EOPNOTSUPP"));
+            assertEquals(1, ferry.ferry().stats().sum("ferry_connections_ended_total", "plane=\"copy\",end=\"closed\""));
+            assertEquals(EMPTY, ferry.awaitEmptyMaps(Duration.ofSeconds(10)));
+        }
+    }
+
+    static void assertForwardedBySockmap(FerryHarness ferry, int connections) throws InterruptedException {
+        assertEquals(EMPTY, ferry.awaitEmptyMaps(Duration.ofSeconds(10)), "map entries left");
+        assertEquals(0, ferry.ferry().stats().sum("ferry_sockmap_fallback_total", ""), "fallbacks");
+        assertEquals(connections, ferry.ferry().stats().sum("ferry_connections_ended_total", "plane=\"sockmap\",end=\"closed\""),
+                "connections ended cleanly on the sockmap plane");
+    }
+}

@@ -1,0 +1,86 @@
+package dev.ferry.testing;
+
+import dev.ferry.Ferry;
+import dev.ferry.config.ConfigLoader;
+import dev.ferry.dataplane.sockmap.SockmapKernel;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/** Ferry started in the test's own JVM from a YAML text; listener "edge" is the one tests use. */
+public final class FerryHarness implements AutoCloseable {
+    private final Ferry ferry;
+
+    private FerryHarness(Ferry ferry) {
+        this.ferry = ferry;
+    }
+
+    public static FerryHarness start(String yaml) throws Exception {
+        return new FerryHarness(Ferry.start(ConfigLoader.parse(yaml, "test.yaml")));
+    }
+
+    /** A single listener on an ephemeral port, every connection to one cluster. */
+    public static FerryHarness catchAll(String... endpoints) throws Exception {
+        return start("""
+                listeners:
+                  - name: edge
+                    address: 127.0.0.1:0
+                    routes:
+                      - cluster: backend
+                clusters:
+                  - name: backend
+                    endpoints: [%s]
+                """.formatted(quoted(endpoints)));
+    }
+
+    public static String quoted(String... endpoints) {
+        return String.join(", ", java.util.Arrays.stream(endpoints).map(e -> "\"" + e + "\"").toList());
+    }
+
+    public Ferry ferry() {
+        return ferry;
+    }
+
+    public InetSocketAddress address() {
+        return ferry.listenerAddress("edge");
+    }
+
+    public int port() {
+        return address().getPort();
+    }
+
+    public Socket connect() throws IOException {
+        Socket socket = new Socket(address().getAddress(), address().getPort());
+        socket.setSoTimeout((int) Duration.ofSeconds(120).toMillis());
+        return socket;
+    }
+
+    public long stat(String name) {
+        return ferry.stats().get(name);
+    }
+
+    /** Waits until the kernel maps hold no entry, failing after {@code timeout}. */
+    public SockmapKernel.MapOccupancy awaitEmptyMaps(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        SockmapKernel.MapOccupancy occupancy = ferry.kernel().occupancy();
+        while (!occupancy.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            occupancy = ferry.kernel().occupancy();
+        }
+        return occupancy;
+    }
+
+    public static int openDescriptors() throws IOException {
+        try (var entries = Files.list(Path.of("/proc/self/fd"))) {
+            return (int) entries.count();
+        }
+    }
+
+    @Override
+    public void close() {
+        ferry.close();
+    }
+}
