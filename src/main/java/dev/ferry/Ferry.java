@@ -1,26 +1,22 @@
 package dev.ferry;
 
-import dev.ferry.accept.ListenerContext;
-import dev.ferry.accept.ListenerServer;
+import dev.ferry.accept.Routing;
 import dev.ferry.admin.AdminServer;
-import dev.ferry.config.ClusterConfig;
 import dev.ferry.config.FerryConfig;
 import dev.ferry.config.ListenerConfig;
-import dev.ferry.connect.BackendConnector;
 import dev.ferry.connect.Cluster;
-import dev.ferry.dataplane.copy.CopyDataPlane;
+import dev.ferry.connect.Resolver;
+import dev.ferry.dataplane.DataPlanes;
 import dev.ferry.dataplane.sockmap.SockmapDataPlane;
 import dev.ferry.dataplane.sockmap.SockmapKernel;
 import dev.ferry.handoff.DataPlane;
 import dev.ferry.handoff.Handoff;
-import dev.ferry.route.Router;
 import dev.ferry.stats.Stats;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -36,51 +32,65 @@ public final class Ferry implements AutoCloseable {
 
     private final Stats stats;
     private final EventLoopGroup group;
-    private final SockmapKernel kernel;
-    private final Map<String, ListenerServer> listeners;
+    private final DataPlanes planes;
+    private final Routing routing;
     private final AdminServer admin;
+    /** The configuration running; replaced by each successful {@link #reload}. */
+    private volatile FerryConfig config;
 
-    private Ferry(Stats stats, EventLoopGroup group, SockmapKernel kernel, Map<String, ListenerServer> listeners,
-                  AdminServer admin) {
+    private Ferry(Stats stats, EventLoopGroup group, DataPlanes planes, Routing routing, AdminServer admin,
+                  FerryConfig config) {
         this.stats = stats;
         this.group = group;
-        this.kernel = kernel;
-        this.listeners = listeners;
+        this.planes = planes;
+        this.routing = routing;
         this.admin = admin;
+        this.config = config;
     }
 
     public static Ferry start(FerryConfig config) throws Exception {
         Stats stats = new Stats();
-        SockmapKernel kernel = SockmapKernel.load(Math.multiplyExact(config.sockmap().maxConnections(), 2));
+        DataPlanes planes = DataPlanes.open(config,
+                (kernel, fallback) -> new SockmapDataPlane(kernel, fallback, config.flow().maxInFlight()));
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(EpollIoHandler.newFactory());
-        Map<String, ListenerServer> bound = new HashMap<>();
+        Routing routing = null;
         AdminServer admin = null;
         try {
-            DataPlane plane = new SockmapDataPlane(kernel, new CopyDataPlane());
-            LOG.info("data plane: sockmap (the kernel forwards every byte after the first packet)");
-            Handoff handoff = new Handoff(plane);
-            Map<String, Cluster> clusters = new HashMap<>();
-            for (ClusterConfig cluster : config.clusters()) {
-                clusters.put(cluster.name(), new Cluster(cluster));
-            }
-            BackendConnector connector = new BackendConnector();
+            String firstListener = config.listeners().getFirst().name();
+            routing = new Routing(group, stats, listener -> new Handoff(planeOf(planes, listener, firstListener)),
+                    Resolver.SYSTEM);
+            routing.apply(config);
             for (ListenerConfig listener : config.listeners()) {
-                ListenerContext context = new ListenerContext(listener, Router.of(listener.routes()), clusters,
-                        connector, handoff, stats);
-                ListenerServer server = ListenerServer.bind(context, group);
-                bound.put(listener.name(), server);
-                LOG.info("listener {} on {}", listener.name(), server.localAddress());
+                LOG.info("listener {}: data plane {}", listener.name(), planes.forListener(listener.name()).name());
             }
             if (config.admin().isPresent()) {
-                admin = AdminServer.start(config.admin().get(), stats, () -> kernelGauges(kernel));
+                Routing gauges = routing;
+                admin = AdminServer.start(config.admin().get(), stats,
+                        () -> planes.kernel().map(Ferry::kernelGauges).orElse("") + gauges.gauges());
                 LOG.info("admin on http://{}/stats", hostPort(admin.address()));
             }
-            return new Ferry(stats, group, kernel, Map.copyOf(bound), admin);
+            return new Ferry(stats, group, planes, routing, admin, config);
         } catch (Exception | Error e) {
-            bound.values().forEach(ListenerServer::close);
+            if (routing != null) {
+                routing.close();
+            }
             group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
-            kernel.close();
+            planes.close();
             throw e;
+        }
+    }
+
+    /**
+     * Planes are chosen at start; a listener added by a reload gets the plane of the first listener at start.
+     */
+    private static DataPlane planeOf(DataPlanes planes, ListenerConfig listener, String firstListener) {
+        try {
+            return planes.forListener(listener.name());
+        } catch (IllegalArgumentException addedByReload) {
+            DataPlane plane = planes.forListener(firstListener);
+            LOG.warn("listener {} is new since start: it uses the data plane of listener {}, {}", listener.name(),
+                    firstListener, plane.name());
+            return plane;
         }
     }
 
@@ -99,8 +109,9 @@ public final class Ferry implements AutoCloseable {
         return stats;
     }
 
-    public SockmapKernel kernel() {
-        return kernel;
+    /** The kernel side of the sockmap plane; empty when no listener may use that plane. */
+    public Optional<SockmapKernel> kernel() {
+        return planes.kernel();
     }
 
     public Optional<InetSocketAddress> adminAddress() {
@@ -108,11 +119,52 @@ public final class Ferry implements AutoCloseable {
     }
 
     public InetSocketAddress listenerAddress(String name) {
-        ListenerServer server = listeners.get(name);
-        if (server == null) {
-            throw new IllegalArgumentException("no listener named " + name);
+        return routing.listenerAddress(name).orElseThrow(() -> new IllegalArgumentException("no listener named " + name));
+    }
+
+    /** The running clusters by name. */
+    public Map<String, Cluster> clusters() {
+        return routing.clusters();
+    }
+
+    /** The listeners, routes and clusters in force, for tests and tools. */
+    public Routing routing() {
+        return routing;
+    }
+
+    public FerryConfig config() {
+        return config;
+    }
+
+    /**
+     * Applies a new configuration to new connections: listeners, routes and clusters. Established connections
+     * are untouched. Settings fixed at start (sockmap size, admin address, flow control, data planes) keep
+     * their running values, with a warning when the new file changes them.
+     *
+     * @throws Exception when the new configuration cannot be applied (a router fails to build, an address
+     *     cannot be bound); the running configuration then stays in force, unchanged
+     */
+    public synchronized void reload(FerryConfig next) throws Exception {
+        FerryConfig running = config;
+        List<String> fixed = new ArrayList<>();
+        if (!next.sockmap().equals(running.sockmap())) {
+            fixed.add("sockmap");
         }
-        return server.localAddress();
+        if (!next.admin().equals(running.admin())) {
+            fixed.add("admin");
+        }
+        if (!next.flow().equals(running.flow())) {
+            fixed.add("flow");
+        }
+        if (!next.dataplane().equals(running.dataplane())) {
+            fixed.add("dataplane");
+        }
+        if (!fixed.isEmpty()) {
+            LOG.warn("reload: {} changed, which takes effect only on restart; keeping the running values",
+                    String.join(", ", fixed));
+        }
+        routing.apply(next);
+        config = next;
     }
 
     @Override
@@ -121,10 +173,10 @@ public final class Ferry implements AutoCloseable {
         if (admin != null) {
             steps.add(admin::close);
         }
-        listeners.values().forEach(listener -> steps.add(listener::close));
+        steps.add(routing::close);
         // Closing the loops closes every channel, and each pair removes its own map entries on close.
         steps.add(() -> group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly());
-        steps.add(kernel::close);
+        steps.add(planes::close);
         RuntimeException failure = null;
         for (Runnable step : steps) {
             try {

@@ -20,7 +20,7 @@ import java.lang.invoke.MethodHandle;
 final class Libbpf {
     static final String LIBRARY = "libbpf.so.1";
 
-    private static final Linker LINKER = Linker.nativeLinker();
+    static final Linker LINKER = Linker.nativeLinker();
 
     final MethodHandle objectOpenMem;        // bpf_object *(const void *, size_t, const opts *)
     final MethodHandle objectLoad;           // int (bpf_object *)
@@ -43,6 +43,9 @@ final class Libbpf {
     final MethodHandle progAttach;           // int (int prog_fd, int attachable_fd, enum type, unsigned flags)
     final MethodHandle progDetach2;          // int (int prog_fd, int attachable_fd, enum type)
     final MethodHandle versionString;        // const char *(void), e.g. "v1.1"
+    final MethodHandle ringBufferNew;        // ring_buffer *(int map_fd, sample_fn, void *ctx, const opts *)
+    final MethodHandle ringBufferPoll;       // int (ring_buffer *, int timeout_ms)
+    final MethodHandle ringBufferFree;       // void (ring_buffer *)
 
     private Libbpf(SymbolLookup lookup) {
         objectOpenMem = capturing(lookup, "bpf_object__open_mem", ADDRESS, ADDRESS, JAVA_LONG, ADDRESS);
@@ -67,6 +70,10 @@ final class Libbpf {
         progAttach = function(lookup, "bpf_prog_attach", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
         progDetach2 = function(lookup, "bpf_prog_detach2", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
         versionString = function(lookup, "libbpf_version_string", ADDRESS);
+        ringBufferNew = capturing(lookup, "ring_buffer__new", ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+        ringBufferPoll = function(lookup, "ring_buffer__poll", JAVA_INT, ADDRESS, JAVA_INT);
+        ringBufferFree = LINKER.downcallHandle(lookup.findOrThrow("ring_buffer__free"),
+                FunctionDescriptor.ofVoid(ADDRESS));
         LibbpfLog.install(LINKER, lookup);
     }
 
@@ -117,6 +124,21 @@ final class Libbpf {
     static int raw(IntDowncall downcall) {
         try {
             return downcall.invoke();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("a downcall threw a checked exception", t);
+        }
+    }
+
+    @FunctionalInterface
+    interface VoidDowncall {
+        void invoke() throws Throwable;
+    }
+
+    static void rawVoid(VoidDowncall downcall) {
+        try {
+            downcall.invoke();
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

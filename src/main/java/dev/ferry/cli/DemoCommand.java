@@ -35,7 +35,15 @@ final class DemoCommand implements Callable<Integer> {
         }
         List<DemoBackends.Endpoint> endpoints = new ArrayList<>();
         for (ClusterConfig cluster : loaded.clusters()) {
-            cluster.endpoints().forEach(endpoint -> endpoints.add(new DemoBackends.Endpoint(cluster.name(), endpoint)));
+            // A DNS-named endpoint is served on the addresses the name has now.
+            for (var endpoint : cluster.endpoints()) {
+                InetSocketAddress address = endpoint.address();
+                for (var resolved : endpoint.isDnsName()
+                        ? List.of(java.net.InetAddress.getAllByName(address.getHostString()))
+                        : List.of(address.getAddress())) {
+                    endpoints.add(new DemoBackends.Endpoint(cluster.name(), new InetSocketAddress(resolved, address.getPort())));
+                }
+            }
         }
         Path workDir = Files.createTempDirectory("ferry-demo-");
         DemoBackends backends = DemoBackends.start(endpoints, workDir);

@@ -8,6 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.api.lowlevel.Compose;
 import org.snakeyaml.engine.v2.exceptions.Mark;
@@ -20,12 +21,18 @@ import org.snakeyaml.engine.v2.nodes.Node;
  *
  * <pre>{@code
  * sockmap: { max_connections: 65536 }     # optional
+ * flow: { max_in_flight: 4MiB }           # optional; default 0: flow control off
  * admin: { address: 127.0.0.1:9901 }      # optional
+ * dataplane: auto                         # sockmap, splice, copy or auto (the default); docs/dataplanes.md
+ * splice: { pipe_bytes: 262144 }          # optional
+ * copy: { buffer_bytes: 65536 }           # optional
  * listeners:                              # at least one
  *   - name: edge
  *     address: 127.0.0.1:8443             # IPv4:port or [IPv6]:port, IP literals only
  *     first_packet: { max_bytes: 16384, timeout: 5s }
  *     idle_timeout: 1h
+ *     reuse_port: true                    # optional: one SO_REUSEPORT socket per core
+ *     dataplane: splice                   # optional, overrides the top level
  *     routes:                             # in order, first match wins
  *       - match: { sni: "*.eu.example.com" }   # or host: ..., or prefix: ...
  *         cluster: eu
@@ -34,8 +41,14 @@ import org.snakeyaml.engine.v2.nodes.Node;
  *       - cluster: fallback               # no match: takes everything, must be last
  * clusters:
  *   - name: eu
- *     endpoints: [ "127.0.0.1:9001" ]
+ *     endpoints: [ "127.0.0.1:9001", { address: "eu.internal:9001", weight: 2 } ]   # IPs or DNS names
  *     connect_timeout: 2s
+ *     load_balancing: consistent_hash     # round_robin, least_connections, random_two_choices
+ *     hash_on: sni                        # sni, host or source; with consistent_hash only
+ *     health_check: { interval: 5s, timeout: 1s, rise: 2, fall: 3 }
+ *     outlier_detection: { consecutive_failures: 5, ejection_time: 30s }
+ *     proxy_protocol: v2                  # PROXY header to the backend: v1 or v2
+ *     max_connections: 10000              # and max_connections_per_source; docs/clusters.md
  * }</pre>
  *
  * <p>Durations are a whole number and a unit: ms, s, m or h. Defaults are on the records.
@@ -45,7 +58,8 @@ import org.snakeyaml.engine.v2.nodes.Node;
  */
 public final class ConfigLoader {
 
-    private static final List<String> TOP_LEVEL_KEYS = List.of("sockmap", "admin", "listeners", "clusters");
+    private static final List<String> TOP_LEVEL_KEYS = Stream.concat(
+            Stream.of("sockmap", "flow", "admin", "listeners", "clusters"), DataPlaneSection.TOP_LEVEL_KEYS.stream()).toList();
     private static final List<String> SOCKMAP_KEYS = List.of("max_connections");
     private static final List<String> ADMIN_KEYS = List.of("address");
 
@@ -87,7 +101,9 @@ public final class ConfigLoader {
         clusters.forEach(cluster -> clusterNames.add(cluster.name()));
         List<ListenerConfig> listeners = ListenerSection.read(top.required("listeners"), clusterNames);
 
-        return new FerryConfig(sockmap, admin, listeners, clusters);
+        FlowConfig flow = readFlow(top.optional("flow"));
+        DataPlaneConfig dataplane = DataPlaneSection.readTopLevel(top);
+        return new FerryConfig(sockmap, admin, listeners, clusters, flow, dataplane);
     }
 
     private static Node compose(String yaml, String sourceName) throws ConfigException {
@@ -117,6 +133,15 @@ public final class ConfigLoader {
         YamlMapping sockmap = node.get().mapping(SOCKMAP_KEYS);
         return new SockmapConfig(sockmap.positiveInt("max_connections", MAX_SOCKMAP_CONNECTIONS,
                 SockmapConfig.DEFAULT_MAX_CONNECTIONS));
+    }
+
+    private static FlowConfig readFlow(Optional<YamlNode> node) throws ConfigException {
+        if (node.isEmpty()) {
+            return FlowConfig.DEFAULTS;
+        }
+        YamlMapping flow = node.get().mapping(List.of("max_in_flight"));
+        Optional<YamlNode> limit = flow.optional("max_in_flight");
+        return limit.isEmpty() ? FlowConfig.DEFAULTS : new FlowConfig(limit.get().byteSize(1L << 40));
     }
 
     private static Optional<InetSocketAddress> readAdmin(Optional<YamlNode> node) throws ConfigException {

@@ -12,18 +12,30 @@ import java.util.Optional;
  * @param admin where the stats endpoint listens, if anywhere
  * @param listeners never empty, names and addresses distinct
  * @param clusters in file order, names distinct
+ * @param flow flow control of the sockmap plane
+ * @param dataplane which data plane listeners use by default, and the splice and copy planes' buffer sizes
  */
 public record FerryConfig(
         SockmapConfig sockmap,
         Optional<InetSocketAddress> admin,
         List<ListenerConfig> listeners,
-        List<ClusterConfig> clusters) {
+        List<ClusterConfig> clusters,
+        FlowConfig flow,
+        DataPlaneConfig dataplane) {
 
     public FerryConfig {
+        Objects.requireNonNull(dataplane, "dataplane");
+        Objects.requireNonNull(flow, "flow");
         Objects.requireNonNull(sockmap, "sockmap");
         Objects.requireNonNull(admin, "admin");
         listeners = List.copyOf(listeners);
         clusters = List.copyOf(clusters);
+    }
+
+    /** A configuration with the default data plane settings. */
+    public FerryConfig(SockmapConfig sockmap, Optional<InetSocketAddress> admin, List<ListenerConfig> listeners,
+                       List<ClusterConfig> clusters, FlowConfig flow) {
+        this(sockmap, admin, listeners, clusters, flow, DataPlaneConfig.DEFAULTS);
     }
 
     public Optional<ClusterConfig> cluster(String name) {

@@ -13,7 +13,8 @@ import java.util.Set;
 /** Reads the {@code listeners} list. */
 final class ListenerSection {
 
-    private static final List<String> KEYS = List.of("name", "address", "first_packet", "idle_timeout", "routes");
+    private static final List<String> KEYS = List.of("name", "address", "first_packet", "idle_timeout", "routes",
+            "reuse_port", "dataplane", "proxy_protocol");
     private static final List<String> FIRST_PACKET_KEYS = List.of("max_bytes", "timeout");
 
     /** Beyond this a per-connection buffer costs more than any first packet Ferry can route on is worth. */
@@ -44,7 +45,11 @@ final class ListenerSection {
             FirstPacketConfig firstPacket = readFirstPacket(listener);
             Duration idleTimeout = listener.duration("idle_timeout", ListenerConfig.DEFAULT_IDLE_TIMEOUT);
             List<RouteConfig> routes = RouteSection.read(listener.required("routes"), firstPacket, clusterNames);
-            listeners.add(new ListenerConfig(name, address, firstPacket, idleTimeout, routes));
+            boolean reusePort = listener.bool("reuse_port", false);
+            Optional<DataPlaneMode> dataplane = DataPlaneSection.mode(listener);
+            Optional<InboundProxyConfig> proxyProtocol = InboundProxySection.read(listener.optional("proxy_protocol"));
+            listeners.add(new ListenerConfig(name, address, firstPacket, idleTimeout, routes, reusePort, dataplane,
+                    proxyProtocol));
         }
         return listeners;
     }

@@ -1,11 +1,13 @@
 package dev.ferry.config;
 
 /**
- * A condition on the first bytes of a connection.
+ * A condition on a new connection: its first bytes, or where it comes from and goes to.
  *
- * <p>Sealed so that every switch over matchers is checked for completeness: adding a matcher (alpn, method,
- * source address...) means a new record here, one entry in the loader's table of match keys, and the compiler
- * then points at each place that must learn about it.
+ * <p>Sealed so that every switch over matchers is checked for completeness: adding a matcher means a new record
+ * here, one entry in the loader's table of match keys, and the compiler then points at each place that must
+ * learn about it.
  */
-public sealed interface MatchConfig permits SniMatch, HostMatch, PrefixMatch {
+public sealed interface MatchConfig permits SniMatch, HostMatch, PrefixMatch, AlpnMatch, TlsMatch, MethodMatch,
+        PathPrefixMatch, SourceMatch, DestinationPortMatch, TokenMatch, KafkaClientIdMatch, AllMatch, AnyMatch,
+        NotMatch {
 }

@@ -9,8 +9,9 @@ import java.util.regex.Pattern;
 /**
  * Reads {@code a.b.c.d:port} and {@code [ipv6]:port}.
  *
- * <p>Only IP literals: resolving names while loading would make the result depend on DNS at that moment and
- * could block start-up.
+ * <p>Only IP literals for listeners: resolving names while loading would make the result depend on DNS at that
+ * moment and could block start-up. Cluster endpoints may also be DNS names ({@link #parseEndpoint}), kept
+ * unresolved here.
  */
 final class SocketAddresses {
 
@@ -39,6 +40,30 @@ final class SocketAddresses {
             return new InetSocketAddress(ipv6Literal(ipv6.group(1), text), port(ipv6.group(2), text, portRule));
         }
         throw new IllegalArgumentException(explainUnreadable(text));
+    }
+
+    private static final Pattern NAME_AND_PORT = Pattern.compile("([A-Za-z0-9_.-]+):(\\d{1,5})");
+    private static final Pattern NUMERIC_LABEL = Pattern.compile(".*(^|\\.)\\d+$");
+
+    /**
+     * Reads an endpoint: an IP literal as {@link #parse} does, or {@code name:port} where the name is a DNS name
+     * (returned unresolved: it is resolved when the cluster starts, never while loading).
+     *
+     * @throws IllegalArgumentException with a message fit for the user
+     */
+    static InetSocketAddress parseEndpoint(String text) {
+        Matcher named = NAME_AND_PORT.matcher(text);
+        if (named.matches() && DnsName.isValid(named.group(1)) && !NUMERIC_LABEL.matcher(named.group(1)).matches()) {
+            // A name whose last label is numeric would be a mistyped IPv4 address, not a host name.
+            return InetSocketAddress.createUnresolved(named.group(1).toLowerCase(java.util.Locale.ROOT),
+                    port(named.group(2), text, Port.FIXED));
+        }
+        try {
+            return parse(text, Port.FIXED);
+        } catch (IllegalArgumentException invalid) {
+            throw new IllegalArgumentException(invalid.getMessage().replace(
+                    "host names are not resolved, give an IP address", "not a valid host name"));
+        }
     }
 
     private static String explainUnreadable(String text) {

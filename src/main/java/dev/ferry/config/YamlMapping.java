@@ -43,6 +43,12 @@ record YamlMapping(YamlNode self, Map<String, YamlNode> entries) {
         return value == null ? fallback : value.positiveInt(max);
     }
 
+    /** The boolean under {@code key}, or {@code fallback} when the key is absent. */
+    boolean bool(String key, boolean fallback) throws ConfigException {
+        YamlNode value = entries.get(key);
+        return value == null ? fallback : value.bool();
+    }
+
     Set<String> keys() {
         return entries.keySet();
     }

@@ -125,6 +125,52 @@ record YamlNode(Node node, String path, String source) {
         return value.intValueExact();
     }
 
+    /**
+     * A size in bytes: a whole number, or one with a KiB, MiB or GiB suffix ("4MiB"); zero allowed,
+     * since for limits it means "none".
+     */
+    long byteSize(long max) throws ConfigException {
+        String text = scalarOrTypeError("a size such as 4194304 or 4MiB");
+        java.util.regex.Matcher size = java.util.regex.Pattern.compile("([0-9]{1,19})\\s*(KiB|MiB|GiB)?").matcher(text.trim());
+        if (!size.matches()) {
+            throw error("expected a size in bytes such as 4194304 or 4MiB (suffixes KiB, MiB, GiB), got '" + text + "'");
+        }
+        long unit = size.group(2) == null ? 1 : switch (size.group(2)) {
+            case "KiB" -> 1L << 10;
+            case "MiB" -> 1L << 20;
+            default -> 1L << 30;
+        };
+        BigInteger value = new BigInteger(size.group(1)).multiply(BigInteger.valueOf(unit));
+        if (value.compareTo(BigInteger.valueOf(max)) > 0) {
+            throw error("must be at most " + max + " bytes, got " + text);
+        }
+        return value.longValueExact();
+    }
+
+    /** YAML's {@code true} or {@code false}. */
+    boolean bool() throws ConfigException {
+        String text = scalarOrTypeError("true or false");
+        return switch (text) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw error("expected true or false, got '" + text + "'");
+        };
+    }
+
+    boolean isMapping() {
+        return node instanceof MappingNode;
+    }
+
+    /** A cluster endpoint: an IP literal or a DNS name, with a port. */
+    InetSocketAddress endpoint() throws ConfigException {
+        String text = scalarOrTypeError("an endpoint such as 127.0.0.1:9001 or backend.internal:9001");
+        try {
+            return SocketAddresses.parseEndpoint(text);
+        } catch (IllegalArgumentException invalid) {
+            throw error(invalid.getMessage());
+        }
+    }
+
     Duration duration() throws ConfigException {
         String text = scalarOrTypeError("a duration such as 5s");
         try {

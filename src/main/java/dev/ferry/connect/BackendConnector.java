@@ -1,5 +1,6 @@
 package dev.ferry.connect;
 
+import dev.ferry.config.ProxyProtocol;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -17,56 +18,152 @@ import org.slf4j.LoggerFactory;
 /**
  * Opens the backend side of a connection on the client's own event loop, so that both channels of
  * a pair are only ever touched by one thread.
+ *
+ * <p>In order: the cluster admits the connection (its limits), picks the endpoints to try (load balancing,
+ * health), and each is tried in turn until one accepts; a failed attempt moves on to the next, which is safe
+ * because no byte has reached a backend yet. With {@code proxy_protocol}, the PROXY header is in the
+ * backend's socket before the connection is handed back, so it precedes every client byte.
  */
 public final class BackendConnector {
     private static final Logger LOG = LoggerFactory.getLogger(BackendConnector.class);
 
-    /** A connected backend channel and the endpoint it reached. */
-    public record Connected(Channel channel, InetSocketAddress endpoint) {}
-
-    /** Every endpoint refused or timed out; the message lists each attempt. */
-    public static final class NoBackendException extends Exception {
-        public NoBackendException(String message) {
-            super(message, null, false, false);
+    /**
+     * A connected backend channel, the endpoint it reached, and the connection's place in the cluster's
+     * counts, which the caller releases when the connection ends.
+     */
+    public record Connected(Channel channel, InetSocketAddress endpoint, Lease lease) {
+        public void release() {
+            lease.release();
         }
     }
 
-    public Promise<Connected> connect(Cluster cluster, EventLoop loop) {
+    /**
+     * The connection cannot be forwarded. {@link #reason()} is the label for stats: no_backend (every endpoint
+     * tried failed), no_healthy_endpoint, cluster_max_connections, source_max_connections, client_closed.
+     */
+    public static final class NoBackendException extends Exception {
+        private final String reason;
+
+        public NoBackendException(String reason, String message) {
+            super(message, null, false, false);
+            this.reason = reason;
+        }
+
+        public NoBackendException(String message) {
+            this("no_backend", message);
+        }
+
+        public String reason() {
+            return reason;
+        }
+    }
+
+    /** Connects with only the source address known: consistent hashing on sni or host falls back to it. */
+    public Promise<Connected> connect(Cluster cluster, Channel client) {
+        return connect(cluster, client, ConnectionKeys.ofSource((InetSocketAddress) client.remoteAddress()));
+    }
+
+    /**
+     * @param client the accepted client channel: its event loop, and the destination of the PROXY header
+     * @param keys what consistent hashing keys on; its source (the client, after any trusted inbound PROXY
+     *     header) also counts against max_connections_per_source and is the PROXY header's source
+     */
+    public Promise<Connected> connect(Cluster cluster, Channel client, ConnectionKeys keys) {
+        EventLoop loop = client.eventLoop();
         Promise<Connected> result = loop.newPromise();
-        tryNext(cluster, loop, cluster.attemptOrder(), 0, new ArrayList<>(), result);
+        Lease lease;
+        List<Endpoint> order;
+        try {
+            lease = cluster.admit(keys.source());
+        } catch (NoBackendException refused) {
+            result.setFailure(refused);
+            return result;
+        }
+        try {
+            order = cluster.attemptOrder(keys);
+        } catch (NoBackendException refused) {
+            lease.release();
+            result.setFailure(refused);
+            return result;
+        }
+        new Attempts(cluster, client, keys.source(), loop, order, lease, result).tryNext(0);
         return result;
     }
 
-    private void tryNext(Cluster cluster, EventLoop loop, List<InetSocketAddress> order, int index,
-                         List<String> failures, Promise<Connected> result) {
-        if (index == order.size()) {
-            result.tryFailure(new NoBackendException(
-                    "no endpoint of cluster " + cluster.name() + " accepted the connection: " + String.join("; ", failures)));
-            return;
+    private record Attempts(Cluster cluster, Channel client, InetSocketAddress source, EventLoop loop,
+                            List<Endpoint> order, Lease lease, Promise<Connected> result, List<String> failures) {
+
+        Attempts(Cluster cluster, Channel client, InetSocketAddress source, EventLoop loop, List<Endpoint> order,
+                 Lease lease, Promise<Connected> result) {
+            this(cluster, client, source, loop, order, lease, result, new ArrayList<>());
         }
-        InetSocketAddress endpoint = order.get(index);
-        ChannelFuture attempt = new Bootstrap()
-                .group(loop)
-                .channel(EpollSocketChannel.class)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, cluster.connectTimeout().toMillis()))
-                // Nothing is read from a backend in user space before the handoff: a backend that
-                // speaks first leaves its greeting queued for the data plane to forward in order.
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .handler(new ChannelInboundHandlerAdapter())
-                .connect(endpoint);
-        attempt.addListener((ChannelFuture done) -> {
-            if (done.isSuccess()) {
-                if (!result.trySuccess(new Connected(done.channel(), endpoint))) {
-                    done.channel().close();
-                }
+
+        void tryNext(int index) {
+            if (!client.isActive() || result.isDone()) {
+                lease.release();
+                result.tryFailure(new NoBackendException("client_closed", "the client closed while connecting"));
                 return;
             }
-            String reason = done.cause() == null ? "cancelled" : done.cause().getMessage();
-            LOG.debug("connect to {} of cluster {} failed: {}", endpoint, cluster.name(), reason);
-            failures.add(endpoint + ": " + reason);
-            tryNext(cluster, loop, order, index + 1, failures, result);
-        });
+            if (index == order.size()) {
+                lease.release();
+                result.tryFailure(new NoBackendException("no_backend", "no endpoint of cluster " + cluster.name()
+                        + " accepted the connection: " + String.join("; ", failures)));
+                return;
+            }
+            Endpoint endpoint = order.get(index);
+            endpoint.active.incrementAndGet();
+            ChannelFuture attempt = new Bootstrap()
+                    .group(loop)
+                    .channel(EpollSocketChannel.class)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                            (int) Math.min(Integer.MAX_VALUE, cluster.connectTimeout().toMillis()))
+                    // Nothing is read from a backend in user space before the handoff: a backend that
+                    // speaks first leaves its greeting queued for the data plane to forward in order.
+                    .option(ChannelOption.AUTO_READ, false)
+                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .handler(new ChannelInboundHandlerAdapter())
+                    .connect(endpoint.address());
+            attempt.addListener((ChannelFuture done) -> {
+                if (!done.isSuccess()) {
+                    failed(index, endpoint, done.cause() == null ? "cancelled" : done.cause().getMessage(), true);
+                    return;
+                }
+                cluster.connectSucceeded(endpoint);
+                Channel backend = done.channel();
+                if (cluster.proxyProtocol().isEmpty()) {
+                    connected(backend, endpoint);
+                    return;
+                }
+                ProxyProtocol version = cluster.proxyProtocol().get();
+                backend.writeAndFlush(ProxyHeaderWriter.encode(version, source,
+                        (InetSocketAddress) client.localAddress(), backend.alloc())).addListener((ChannelFuture written) -> {
+                    if (written.isSuccess()) {
+                        connected(backend, endpoint);
+                    } else {
+                        backend.close();
+                        failed(index, endpoint, "cannot write the PROXY header: " + written.cause().getMessage(), false);
+                    }
+                });
+            });
+        }
+
+        private void failed(int index, Endpoint endpoint, String reason, boolean connectFailure) {
+            endpoint.active.decrementAndGet();
+            if (connectFailure) {
+                cluster.connectFailed(endpoint, reason);
+            }
+            LOG.debug("connect to {} of cluster {} failed: {}", endpoint.label(), cluster.name(), reason);
+            failures.add(endpoint.label() + ": " + reason);
+            tryNext(index + 1);
+        }
+
+        private void connected(Channel backend, Endpoint endpoint) {
+            lease.bind(endpoint);
+            if (!result.trySuccess(new Connected(backend, endpoint.address(), lease))) {
+                backend.close();
+                lease.release();
+            }
+        }
     }
 }

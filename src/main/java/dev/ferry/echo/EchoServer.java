@@ -1,5 +1,6 @@
 package dev.ferry.echo;
 
+import dev.ferry.config.FlowConfig;
 import dev.ferry.dataplane.copy.CopyDataPlane;
 import dev.ferry.dataplane.sockmap.SockmapDataPlane;
 import dev.ferry.dataplane.sockmap.SockmapKernel;
@@ -41,7 +42,7 @@ public final class EchoServer implements AutoCloseable {
         SockmapKernel kernel = SockmapKernel.load(maxConnections);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         Stats stats = new Stats();
-        SockmapDataPlane plane = new SockmapDataPlane(kernel, new CopyDataPlane());
+        SockmapDataPlane plane = new SockmapDataPlane(kernel, new CopyDataPlane(), FlowConfig.DEFAULT_MAX_IN_FLIGHT);
         try {
             Channel server = new ServerBootstrap()
                     .group(group)

@@ -3,6 +3,7 @@ package dev.ferry.firstpacket;
 import dev.ferry.accept.ListenerContext;
 import dev.ferry.connect.BackendConnector;
 import dev.ferry.connect.Cluster;
+import dev.ferry.connect.ConnectionKeys;
 import dev.ferry.handoff.ProxiedConnection;
 import dev.ferry.route.Decision;
 import io.netty.buffer.ByteBuf;
@@ -32,6 +33,7 @@ public final class FirstPacketHandler extends ChannelInboundHandlerAdapter {
     private final ListenerContext listener;
     private final long acceptedNanos = System.nanoTime();
     private ByteBuf received;
+    private boolean lastReadFilledItsBuffer;
     private ScheduledFuture<?> timeout;
     private boolean decided;
     private boolean finished;
@@ -55,6 +57,7 @@ public final class FirstPacketHandler extends ChannelInboundHandlerAdapter {
         ByteBuf bytes = (ByteBuf) msg;
         try {
             if (!finished) {
+                lastReadFilledItsBuffer = !bytes.isWritable();
                 received.writeBytes(bytes);
             }
         } finally {
@@ -95,7 +98,7 @@ public final class FirstPacketHandler extends ChannelInboundHandlerAdapter {
     private void decide(ChannelHandlerContext ctx, boolean clientDone) {
         int maxBytes = listener.config().firstPacket().maxBytes();
         boolean full = received.readableBytes() >= maxBytes;
-        Decision decision = decide(Math.min(received.readableBytes(), maxBytes), full || clientDone);
+        Decision decision = decide(ctx, Math.min(received.readableBytes(), maxBytes), full || clientDone);
         if (decision instanceof Decision.NeedMore) {
             return;
         }
@@ -108,57 +111,103 @@ public final class FirstPacketHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         int visible = Math.min(received.readableBytes(), listener.config().firstPacket().maxBytes());
-        apply(ctx, decide(visible, true), "first_packet_timeout");
+        apply(ctx, decide(ctx, visible, true), "first_packet_timeout");
     }
 
-    private Decision decide(int visible, boolean noMoreBytes) {
+    private Decision decide(ChannelHandlerContext ctx, int visible, boolean noMoreBytes) {
         var bytes = received.nioBuffer(received.readerIndex(), visible);
-        return noMoreBytes ? listener.router().decideFinal(bytes) : listener.router().decide(bytes);
+        InetSocketAddress peer = (InetSocketAddress) ctx.channel().remoteAddress();
+        InetSocketAddress local = (InetSocketAddress) ctx.channel().localAddress();
+        return noMoreBytes ? listener.router().decideFinal(bytes, peer, local)
+                : listener.router().decide(bytes, peer, local);
     }
 
     private void apply(ChannelHandlerContext ctx, Decision decision, String noMatchReason) {
         switch (decision) {
             case Decision.NeedMore needMore -> refuse(ctx, noMatchReason, false);
+            case Decision.NoMatch noMatch when noMatch.reason().isPresent() -> {
+                // A token that failed: worth a line of its own, which names the reason and never the token.
+                logRefusal(ctx, noMatch.reason().get(), noMatch.facts());
+                refuse(ctx, noMatch.reason().get(), false);
+            }
             case Decision.NoMatch noMatch -> refuse(ctx, noMatchReason, false);
+            case Decision.Refuse refusal -> {
+                logRefusal(ctx, refusal.reason(), refusal.facts());
+                refuse(ctx, refusal.reason(), false);
+            }
             case Decision.Reject reject -> refuse(ctx, "rejected", true);
-            case Decision.Forward forward -> connect(ctx, forward.cluster());
+            case Decision.Forward forward -> connect(ctx, forward);
         }
     }
 
-    private void connect(ChannelHandlerContext ctx, String clusterName) {
+    private void connect(ChannelHandlerContext ctx, Decision.Forward forward) {
+        String clusterName = forward.cluster();
         decided = true;
         timeout.cancel(false);
         // Stop reading: from here on, client bytes stay in the kernel for the data plane.
         ctx.channel().config().setAutoRead(false);
         Cluster cluster = listener.clusters().get(clusterName);
-        listener.connector().connect(cluster, ctx.channel().eventLoop()).addListener(
+        // SNI and Host are only looked at if the cluster hashes on them.
+        ConnectionKeys keys = ConnectionKeys.lazy(forward::sni, forward::host, forward.source());
+        listener.connector().connect(cluster, ctx.channel(), keys).addListener(
                 (Future<BackendConnector.Connected> done) -> {
                     if (!done.isSuccess()) {
-                        LOG.warn("listener {}: client {} refused: {}", listener.config().name(),
-                                ctx.channel().remoteAddress(), done.cause().getMessage());
-                        refuse(ctx, "no_backend", false);
+                        // Limits, no healthy endpoint, every endpoint failed: each is counted under its own reason.
+                        String reason = done.cause() instanceof BackendConnector.NoBackendException refused
+                                ? refused.reason() : "no_backend";
+                        if (reason.endsWith("max_connections") || reason.equals("client_closed")) {
+                            // expected under load: counted, not worth a line each
+                            LOG.debug("listener {}: client {} refused ({}): {}", listener.config().name(),
+                                    ctx.channel().remoteAddress(), reason, done.cause().getMessage());
+                        } else {
+                            LOG.warn("listener {}: client {} refused ({}): {}", listener.config().name(),
+                                    ctx.channel().remoteAddress(), reason, done.cause().getMessage());
+                        }
+                        refuse(ctx, reason, false);
                         return;
                     }
                     BackendConnector.Connected backend = done.getNow();
                     if (finished || !ctx.channel().isActive()) {
                         backend.channel().close();
+                        backend.release();
                         refuse(ctx, "client_closed", false);
                         return;
                     }
-                    handOff(ctx, clusterName, backend);
+                    handOff(ctx, forward, backend);
                 });
     }
 
-    private void handOff(ChannelHandlerContext ctx, String clusterName, BackendConnector.Connected backend) {
+    private void handOff(ChannelHandlerContext ctx, Decision.Forward forward, BackendConnector.Connected backend) {
         finished = true;
         Channel client = ctx.channel();
         ByteBuf consumed = received;
         received = null;
+        long readFromClient = consumed.readableBytes();
         ctx.pipeline().remove(this);
+        // A PROXY header and a FERRY token preamble were for Ferry; the backend gets the client's own bytes.
+        consumed.skipBytes(forward.facts().leadingBytesToStrip());
+        if (forward.facts().proxied()) {
+            LOG.debug("listener {}: client {} via proxy {} (authority {}) to cluster {}", listener.config().name(),
+                    forward.source(), client.remoteAddress(), forward.facts().authority().orElse("-"),
+                    forward.cluster());
+        }
+        // The client in the access log is the one a trusted PROXY header named, not the proxy.
         ProxiedConnection connection = new ProxiedConnection(listener.config().name(),
-                (InetSocketAddress) client.remoteAddress(), clusterName, backend.endpoint(),
-                consumed.readableBytes(), listener.config().idleTimeout(), acceptedNanos, listener.stats());
+                forward.source(), forward.cluster(), backend.endpoint(),
+                consumed.readableBytes(), readFromClient, lastReadFilledItsBuffer,
+                listener.config().idleTimeout(), acceptedNanos, listener.stats());
+        connection.whenEnded(backend::release);
         listener.handoff().start(connection, client, backend.channel(), consumed);
+    }
+
+    private void logRefusal(ChannelHandlerContext ctx, String reason, dev.ferry.route.ConnectionFacts facts) {
+        if (facts.proxied()) {
+            LOG.info("listener {}: client {} (via {}) refused: {}", listener.config().name(), facts.source(),
+                    ctx.channel().remoteAddress(), reason);
+        } else {
+            LOG.info("listener {}: client {} refused: {}", listener.config().name(), ctx.channel().remoteAddress(),
+                    reason);
+        }
     }
 
     /** Closes a connection that will not be forwarded; counted once, with its reason. */

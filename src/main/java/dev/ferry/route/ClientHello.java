@@ -25,14 +25,23 @@ public final class ClientHello {
      *
      * @param serverName the {@code host_name} of the server_name extension, lowercased; empty when the client
      *     sent none (e.g. when connecting by IP address)
-     * @param alpnProtocols the application protocols offered, in the client's order (ALPN extension); kept for
-     *     future matchers
+     *     (e.g. when connecting by IP address). With Encrypted Client Hello this is the outer, public name: the
+     *     name the client really wants is encrypted for the backend, and Ferry routes on the public one
+     * @param alpnProtocols the application protocols offered, in the client's order (ALPN extension), without
+     *     GREASE values (RFC 8701)
+     * @param encryptedClientHello whether the hello carries an encrypted_client_hello extension (RFC 9849;
+     *     browsers send a GREASE one too, which looks the same from outside)
      */
-    public record Found(Optional<String> serverName, List<String> alpnProtocols) implements Parsed {
+    public record Found(Optional<String> serverName, List<String> alpnProtocols, boolean encryptedClientHello)
+            implements Parsed {
 
         public Found {
             Objects.requireNonNull(serverName, "serverName");
             alpnProtocols = List.copyOf(alpnProtocols);
+        }
+
+        public Found(Optional<String> serverName, List<String> alpnProtocols) {
+            this(serverName, alpnProtocols, false);
         }
     }
 

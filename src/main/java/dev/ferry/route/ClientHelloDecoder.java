@@ -19,6 +19,7 @@ final class ClientHelloDecoder {
     private static final int MAX_SESSION_ID_LENGTH = 32;
     private static final int EXTENSION_SERVER_NAME = 0;
     private static final int EXTENSION_ALPN = 16;
+    private static final int EXTENSION_ENCRYPTED_CLIENT_HELLO = 0xFE0D;
     private static final int NAME_TYPE_HOST_NAME = 0;
 
     private ClientHelloDecoder() {
@@ -53,6 +54,7 @@ final class ClientHelloDecoder {
         List<String> alpnProtocols = List.of();
         boolean sawServerName = false;
         boolean sawAlpn = false;
+        boolean encryptedClientHello = false;
         while (!extensions.isEmpty()) {
             int type = extensions.u16();
             WireReader data = extensions.u16Prefixed();
@@ -68,6 +70,8 @@ final class ClientHelloDecoder {
                 }
                 sawAlpn = true;
                 alpnProtocols = decodeAlpn(data);
+            } else if (type == EXTENSION_ENCRYPTED_CLIENT_HELLO) {
+                encryptedClientHello = true;
             }
             if (data.failed()) {
                 return ClientHello.NOT_TLS;
@@ -76,7 +80,7 @@ final class ClientHelloDecoder {
         if (extensions.failed()) {
             return ClientHello.NOT_TLS;
         }
-        return new ClientHello.Found(serverName, alpnProtocols);
+        return new ClientHello.Found(serverName, alpnProtocols, encryptedClientHello);
     }
 
     /** RFC 6066 3: at most one host_name; other name types are skipped. Fails {@code data} when malformed. */
@@ -106,6 +110,11 @@ final class ClientHelloDecoder {
         return hostName;
     }
 
+    /** RFC 8701 reserves the two-byte ALPN identifiers 0x0A0A, 0x1A1A, ... 0xFAFA. */
+    private static boolean isGrease(String protocol) {
+        return protocol.length() == 2 && protocol.charAt(0) == protocol.charAt(1) && (protocol.charAt(0) & 0x0F) == 0x0A;
+    }
+
     /** RFC 7301 3.1: a non-empty list of non-empty protocol names. Fails {@code data} when malformed. */
     private static List<String> decodeAlpn(WireReader data) {
         WireReader list = data.u16Prefixed();
@@ -120,7 +129,10 @@ final class ClientHelloDecoder {
                 data.fail();
                 return List.of();
             }
-            protocols.add(protocol.restAsLatin1());
+            String name = protocol.restAsLatin1();
+            if (!isGrease(name)) {
+                protocols.add(name);
+            }
         }
         if (list.failed()) {
             data.fail();

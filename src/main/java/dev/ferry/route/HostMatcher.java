@@ -1,6 +1,5 @@
 package dev.ferry.route;
 
-import java.nio.ByteBuffer;
 import java.util.Locale;
 
 /**
@@ -16,8 +15,8 @@ public record HostMatcher(String host) implements Matcher {
     }
 
     @Override
-    public Match test(ByteBuffer firstBytes) {
-        return switch (HttpRequestHead.parse(firstBytes)) {
+    public Match test(FirstBytes connection) {
+        return switch (connection.httpHead()) {
             case HttpRequestHead.NeedMore needMore -> Match.NEED_MORE;
             case HttpRequestHead.NotHttp notHttp -> Match.NO;
             case HttpRequestHead.Found head -> head.host().filter(host::equals).isPresent() ? Match.YES : Match.NO;

@@ -31,7 +31,95 @@ final class HttpHeadParser {
         this.end = bytes.limit();
     }
 
+    private String method;
+    private String target;
+    private int valueStart;
+    private int valueEnd;
+
     HttpRequestHead.Parsed parse() {
+        HttpRequestHead.Parsed lineProblem = requestLine();
+        if (lineProblem != null) {
+            return lineProblem;
+        }
+        Optional<String> authority = HostSyntax.absoluteFormAuthority(target);
+        if (authority.isPresent()) {
+            // An http(s) URI with an empty host must be rejected as invalid (RFC 9110 4.2.1).
+            return authority.get().isEmpty() ? HttpRequestHead.NOT_HTTP : headWithHost(method, target, authority.get());
+        }
+        return readHeadersUntilHost(method, target);
+    }
+
+    HttpRequestHead.LineParsed parseRequestLine() {
+        HttpRequestHead.Parsed lineProblem = requestLine();
+        if (lineProblem != null) {
+            return (HttpRequestHead.LineParsed) lineProblem;
+        }
+        return new HttpRequestHead.RequestLine(method, target);
+    }
+
+    /** @param lowercaseName the header's name in lower case */
+    HttpRequestHead.HeaderParsed parseHeader(byte[] lowercaseName) {
+        HttpRequestHead.Parsed problem = requestLine();
+        if (problem == null) {
+            problem = findHeader(lowercaseName);
+        }
+        if (problem == HEAD_ENDED) {
+            return new HttpRequestHead.HeaderFound(method, target, Optional.empty());
+        }
+        if (problem != null) {
+            return (HttpRequestHead.HeaderParsed) problem;
+        }
+        return new HttpRequestHead.HeaderFound(method, target,
+                Optional.of(textWithoutWhitespaceAround(valueStart, valueEnd)));
+    }
+
+    /** Marks the end of the head in {@link #findHeader}; never returned to callers. */
+    private static final HttpRequestHead.Parsed HEAD_ENDED = new HttpRequestHead.Found("-", "-", Optional.empty());
+
+    /**
+     * Reads header lines up to the first named {@code lowercaseName}: null when found (its value is between
+     * {@link #valueStart} and {@link #valueEnd}), {@link #HEAD_ENDED} at the blank line, else the problem.
+     */
+    private HttpRequestHead.Parsed findHeader(byte[] lowercaseName) {
+        while (true) {
+            if (at == end) {
+                return HttpRequestHead.NEED_MORE;
+            }
+            if (bytes.get(at) == CR) {
+                HttpRequestHead.Parsed endProblem = skipLineEnd();
+                return endProblem != null ? endProblem : HEAD_ENDED;
+            }
+            int nameStart = at;
+            while (at < end && isTokenChar(bytes.get(at))) {
+                at++;
+            }
+            if (at == end) {
+                return HttpRequestHead.NEED_MORE;
+            }
+            // Also refuses a line that starts with whitespace: obsolete line folding.
+            if (at == nameStart || bytes.get(at) != ':') {
+                return HttpRequestHead.NOT_HTTP;
+            }
+            int nameEnd = at++;
+            int start = at;
+            while (at < end && isFieldValueByte(bytes.get(at))) {
+                at++;
+            }
+            int stop = at;
+            HttpRequestHead.Parsed lineProblem = skipLineEnd();
+            if (lineProblem != null) {
+                return lineProblem;
+            }
+            if (isNamed(nameStart, nameEnd, lowercaseName)) {
+                valueStart = start;
+                valueEnd = stop;
+                return null;
+            }
+        }
+    }
+
+    /** Null when a request line was read into {@link #method} and {@link #target}; otherwise why parsing stops. */
+    private HttpRequestHead.Parsed requestLine() {
         int methodStart = at;
         while (at < end && isUppercaseLetter(bytes.get(at)) && at - methodStart < MAX_METHOD_LENGTH) {
             at++;
@@ -42,7 +130,7 @@ final class HttpHeadParser {
         if (at == methodStart || bytes.get(at) != SP) {
             return HttpRequestHead.NOT_HTTP;
         }
-        String method = text(methodStart, at++);
+        method = text(methodStart, at++);
 
         int targetStart = at;
         while (at < end && isVisibleAscii(bytes.get(at))) {
@@ -54,18 +142,8 @@ final class HttpHeadParser {
         if (at == targetStart || bytes.get(at) != SP) {
             return HttpRequestHead.NOT_HTTP;
         }
-        String target = text(targetStart, at++);
-
-        HttpRequestHead.Parsed versionProblem = skipVersionAndLineEnd();
-        if (versionProblem != null) {
-            return versionProblem;
-        }
-        Optional<String> authority = HostSyntax.absoluteFormAuthority(target);
-        if (authority.isPresent()) {
-            // An http(s) URI with an empty host must be rejected as invalid (RFC 9110 4.2.1).
-            return authority.get().isEmpty() ? HttpRequestHead.NOT_HTTP : headWithHost(method, target, authority.get());
-        }
-        return readHeadersUntilHost(method, target);
+        target = text(targetStart, at++);
+        return skipVersionAndLineEnd();
     }
 
     /** Null when {@code HTTP/1.x CRLF} was skipped; otherwise why parsing stops. */
@@ -102,39 +180,14 @@ final class HttpHeadParser {
     }
 
     private HttpRequestHead.Parsed readHeadersUntilHost(String method, String target) {
-        while (true) {
-            if (at == end) {
-                return HttpRequestHead.NEED_MORE;
-            }
-            if (bytes.get(at) == CR) {
-                HttpRequestHead.Parsed endProblem = skipLineEnd();
-                return endProblem != null ? endProblem : new HttpRequestHead.Found(method, target, Optional.empty());
-            }
-            int nameStart = at;
-            while (at < end && isTokenChar(bytes.get(at))) {
-                at++;
-            }
-            if (at == end) {
-                return HttpRequestHead.NEED_MORE;
-            }
-            // Also refuses a line that starts with whitespace: obsolete line folding.
-            if (at == nameStart || bytes.get(at) != ':') {
-                return HttpRequestHead.NOT_HTTP;
-            }
-            int nameEnd = at++;
-            int valueStart = at;
-            while (at < end && isFieldValueByte(bytes.get(at))) {
-                at++;
-            }
-            int valueEnd = at;
-            HttpRequestHead.Parsed lineProblem = skipLineEnd();
-            if (lineProblem != null) {
-                return lineProblem;
-            }
-            if (isHostField(nameStart, nameEnd)) {
-                return headWithHost(method, target, textWithoutWhitespaceAround(valueStart, valueEnd));
-            }
+        HttpRequestHead.Parsed problem = findHeader(HOST);
+        if (problem == HEAD_ENDED) {
+            return new HttpRequestHead.Found(method, target, Optional.empty());
         }
+        if (problem != null) {
+            return problem;
+        }
+        return headWithHost(method, target, textWithoutWhitespaceAround(valueStart, valueEnd));
     }
 
     private static HttpRequestHead.Parsed headWithHost(String method, String target, String authority) {
@@ -145,12 +198,14 @@ final class HttpHeadParser {
         return host.isPresent() ? new HttpRequestHead.Found(method, target, host) : HttpRequestHead.NOT_HTTP;
     }
 
-    private boolean isHostField(int nameStart, int nameEnd) {
-        if (nameEnd - nameStart != HOST.length) {
+    private boolean isNamed(int nameStart, int nameEnd, byte[] lowercaseName) {
+        if (nameEnd - nameStart != lowercaseName.length) {
             return false;
         }
-        for (int i = 0; i < HOST.length; i++) {
-            if ((bytes.get(nameStart + i) | 0x20) != HOST[i]) {
+        for (int i = 0; i < lowercaseName.length; i++) {
+            byte b = bytes.get(nameStart + i);
+            byte lower = b >= 'A' && b <= 'Z' ? (byte) (b | 0x20) : b;
+            if (lower != lowercaseName[i]) {
                 return false;
             }
         }

@@ -19,12 +19,48 @@ public final class HttpRequestHead {
     public sealed interface Parsed permits NeedMore, NotHttp, Found {
     }
 
-    /** The bytes so far could begin an HTTP/1.x request, but the host is not known yet. */
-    public record NeedMore() implements Parsed {
+    /** The outcome of reading only the request line. */
+    public sealed interface LineParsed permits NeedMore, NotHttp, RequestLine {
+    }
+
+    /** The outcome of looking for one header field. */
+    public sealed interface HeaderParsed permits NeedMore, NotHttp, HeaderFound {
+    }
+
+    /** The bytes so far could begin an HTTP/1.x request, but what was asked for is not known yet. */
+    public record NeedMore() implements Parsed, LineParsed, HeaderParsed {
     }
 
     /** The bytes are not a well-formed HTTP/1.x request head, whatever follows. */
-    public record NotHttp() implements Parsed {
+    public record NotHttp() implements Parsed, LineParsed, HeaderParsed {
+    }
+
+    /** A complete, well-formed request line ({@code GET /index.html HTTP/1.1}). */
+    public record RequestLine(String method, String target) implements LineParsed {
+
+        public RequestLine {
+            Objects.requireNonNull(method, "method");
+            Objects.requireNonNull(target, "target");
+        }
+    }
+
+    /**
+     * A request line and the headers up to the one looked for, or up to the end of the head.
+     *
+     * @param value the field's value without surrounding whitespace; empty when the head has no such field
+     */
+    public record HeaderFound(String method, String target, Optional<String> value) implements HeaderParsed {
+
+        public HeaderFound {
+            Objects.requireNonNull(method, "method");
+            Objects.requireNonNull(target, "target");
+            Objects.requireNonNull(value, "value");
+        }
+
+        @Override
+        public String toString() {
+            return "HeaderFound[method=" + method + ", value " + (value.isPresent() ? "present" : "absent") + "]";
+        }
     }
 
     /**
@@ -56,5 +92,19 @@ public final class HttpRequestHead {
      */
     public static Parsed parse(ByteBuffer firstBytes) {
         return new HttpHeadParser(firstBytes).parse();
+    }
+
+    /** Reads only the request line, which is all that method and path routes need. Same guarantees as {@link #parse}. */
+    public static LineParsed parseRequestLine(ByteBuffer firstBytes) {
+        return new HttpHeadParser(firstBytes).parseRequestLine();
+    }
+
+    /**
+     * Reads the head as far as the first field named {@code name} (any case), or to its end when there is none.
+     * Same guarantees as {@link #parse}.
+     */
+    public static HeaderParsed parseHeader(ByteBuffer firstBytes, String name) {
+        return new HttpHeadParser(firstBytes).parseHeader(name.toLowerCase(java.util.Locale.ROOT)
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
     }
 }

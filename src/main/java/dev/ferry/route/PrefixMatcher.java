@@ -21,7 +21,8 @@ public final class PrefixMatcher implements Matcher {
     }
 
     @Override
-    public Match test(ByteBuffer firstBytes) {
+    public Match test(FirstBytes connection) {
+        ByteBuffer firstBytes = connection.bytes();
         int start = firstBytes.position();
         int compared = Math.min(firstBytes.remaining(), prefix.length);
         for (int i = 0; i < compared; i++) {

@@ -1,6 +1,5 @@
 package dev.ferry.route;
 
-import java.nio.ByteBuffer;
 import java.util.Locale;
 
 /**
@@ -18,8 +17,8 @@ public record SniMatcher(String pattern) implements Matcher {
     }
 
     @Override
-    public Match test(ByteBuffer firstBytes) {
-        return switch (ClientHello.parse(firstBytes)) {
+    public Match test(FirstBytes connection) {
+        return switch (connection.clientHello()) {
             case ClientHello.NeedMore needMore -> Match.NEED_MORE;
             case ClientHello.NotTls notTls -> Match.NO;
             case ClientHello.Found hello -> hello.serverName().filter(this::matches).isPresent() ? Match.YES : Match.NO;

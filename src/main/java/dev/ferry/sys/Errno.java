@@ -17,6 +17,7 @@ public final class Errno {
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
     public static final int EINTR = 4;
+    public static final int EAGAIN = 11;
     public static final int EEXIST = 17;
     public static final int ELIBACC = 79;
 

@@ -13,6 +13,8 @@ import java.lang.foreign.MemorySegment;
  * Nothing here takes ownership of or closes the fd.
  */
 public final class Sockets {
+    private static final int SO_RCVBUF = 8;
+    private static final int SO_RCVBUFFORCE = 33;
     private static final int SO_RCVLOWAT = 18;
     private static final int SO_COOKIE = 57;
     private static final int TCP_INFO = 11;
@@ -46,6 +48,24 @@ public final class Sockets {
      */
     public static void setReceiveLowWatermark(int fd, int bytes) throws IOException {
         Libc.setsockopt(fd, Libc.SOL_SOCKET, SO_RCVLOWAT, bytes, "SO_RCVLOWAT");
+    }
+
+    /** The receive buffer's size as the kernel uses it (SO_RCVBUF: twice what was set). */
+    public static int receiveBuffer(int fd) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment value = arena.allocate(JAVA_INT);
+            Libc.getsockopt(fd, Libc.SOL_SOCKET, SO_RCVBUF, value, "SO_RCVBUF");
+            return value.get(JAVA_INT, 0);
+        }
+    }
+
+    /**
+     * Sets the receive buffer with SO_RCVBUFFORCE (beyond net.core.rmem_max; needs CAP_NET_ADMIN,
+     * which the sockmap plane has anyway). The kernel doubles {@code bytes} for its bookkeeping and
+     * stops autotuning this socket's buffer.
+     */
+    public static void setReceiveBuffer(int fd, int bytes) throws IOException {
+        Libc.setsockopt(fd, Libc.SOL_SOCKET, SO_RCVBUFFORCE, bytes, "SO_RCVBUFFORCE");
     }
 
     public static TcpInfo tcpInfo(int fd) throws IOException {

@@ -44,7 +44,8 @@ class ConfigLoaderTest {
                         new ClusterConfig("eu", List.of(address("127.0.0.1", 9001), address("127.0.0.1", 9002)),
                                 Duration.ofMillis(250)),
                         new ClusterConfig("api", List.of(address("::1", 9100)), ClusterConfig.DEFAULT_CONNECT_TIMEOUT),
-                        new ClusterConfig("fallback", List.of(address("127.0.0.1", 9200)), Duration.ofMinutes(1))));
+                        new ClusterConfig("fallback", List.of(address("127.0.0.1", 9200)), Duration.ofMinutes(1))),
+                FlowConfig.DEFAULTS);
         assertEquals(expected, config);
         assertEquals(Optional.of(expected.clusters().get(1)), config.cluster("api"));
         assertEquals(Optional.empty(), config.cluster("nope"));
@@ -99,7 +100,7 @@ class ConfigLoaderTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
-            unknown-key.yaml         | 4:5: listeners[0].idle_timeuot: unknown key 'idle_timeuot' (allowed: name, address, first_packet, idle_timeout, routes)
+            unknown-key.yaml         | 4:5: listeners[0].idle_timeuot: unknown key 'idle_timeuot' (allowed: name, address, first_packet, idle_timeout, routes, reuse_port
             bad-sni.yaml             | 10:16: listeners[0].routes[2].match.sni: invalid server name pattern 'foo.*.example.com'
             unknown-cluster.yaml     | 6:18: listeners[0].routes[0].cluster: unknown cluster 'us' (defined: eu, api)
             unreachable-route.yaml   | 6:9: listeners[0].routes[1]: unreachable: the route before it has no match

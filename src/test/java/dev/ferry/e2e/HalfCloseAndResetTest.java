@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.ferry.dataplane.sockmap.SockmapKernel;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.HashPeer;
 import dev.ferry.testing.RandomStream;
@@ -19,15 +18,23 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The end of a stream crosses the sockmap only after every byte before it (KERNEL-NOTES fact 6),
- * and a reset on one side resets the other.
+ * On every data plane: the end of a stream crosses only after every byte before it (for the sockmap,
+ * KERNEL-NOTES fact 6), a reset on one side resets the other, and a connection idle for the
+ * listener's idle_timeout is closed.
  */
+@ParameterizedClass(name = "{0} plane")
+@ValueSource(strings = {"sockmap", "splice", "copy"})
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class HalfCloseAndResetTest {
-    private static final SockmapKernel.MapOccupancy EMPTY = new SockmapKernel.MapOccupancy(0, 0, 0);
     private static final long SIZE = 200_000_000;
+
+    @Parameter
+    String plane;
 
     /** Counts the stream to EOF, then answers with the count and hash, then closes. */
     private static Object countThenReply(Socket socket) throws Exception {
@@ -42,7 +49,7 @@ class HalfCloseAndResetTest {
     @Test
     void clientSendsThenHalfClosesAndReadsTheReply() throws Exception {
         try (TestBackend backend = new TestBackend(HalfCloseAndResetTest::countThenReply);
-             FerryHarness ferry = FerryHarness.catchAll(backend.endpoint());
+             FerryHarness ferry = FerryHarness.catchAllOn(plane, backend.endpoint());
              Socket client = ferry.connect()) {
             HashPeer.send(client, 21, SIZE);
             client.shutdownOutput();
@@ -61,7 +68,7 @@ class HalfCloseAndResetTest {
                  DataInputStream in = new DataInputStream(socket.getInputStream());
                  return new HashPeer.Received(in.readLong(), in.readUTF());
              });
-             FerryHarness ferry = FerryHarness.catchAll(backend.endpoint());
+             FerryHarness ferry = FerryHarness.catchAllOn(plane, backend.endpoint());
              Socket client = ferry.connect()) {
             HashPeer.Received received = HashPeer.receive(client.getInputStream());
             DataOutputStream out = new DataOutputStream(client.getOutputStream());
@@ -80,7 +87,7 @@ class HalfCloseAndResetTest {
                  connected.countDown();
                  return assertThrows(SocketException.class, () -> HashPeer.receive(socket.getInputStream()));
              });
-             FerryHarness ferry = FerryHarness.catchAll(backend.endpoint())) {
+             FerryHarness ferry = FerryHarness.catchAllOn(plane, backend.endpoint())) {
             Socket client = ferry.connect();
             client.getOutputStream().write(new byte[1000]);
             assertTrue(connected.await(10, TimeUnit.SECONDS));
@@ -89,7 +96,8 @@ class HalfCloseAndResetTest {
             client.close();
             SocketException reset = backend.nextResult(30);
             assertTrue(reset.getMessage().contains("reset"), reset.getMessage());
-            assertEquals(EMPTY, ferry.awaitEmptyMaps(Duration.ofSeconds(5)));
+            ferry.assertMapsEmpty(Duration.ofSeconds(5));
+            SockmapIntegrityTest.awaitEnded(ferry, "plane=\"" + plane + "\",end=\"client_reset\"", 1);
         }
     }
 
@@ -100,12 +108,41 @@ class HalfCloseAndResetTest {
                  socket.setSoLinger(true, 0);
                  return null;
              });
-             FerryHarness ferry = FerryHarness.catchAll(backend.endpoint());
+             FerryHarness ferry = FerryHarness.catchAllOn(plane, backend.endpoint());
              Socket client = ferry.connect()) {
             client.getOutputStream().write(new byte[1000]);
             IOException reset = assertThrows(SocketException.class, () -> HashPeer.receive(client.getInputStream()));
             assertTrue(reset.getMessage().contains("reset"), reset.getMessage());
-            assertEquals(EMPTY, ferry.awaitEmptyMaps(Duration.ofSeconds(5)));
+            ferry.assertMapsEmpty(Duration.ofSeconds(5));
+            SockmapIntegrityTest.awaitEnded(ferry, "plane=\"" + plane + "\",end=\"backend_reset\"", 1);
+        }
+    }
+
+    @Test
+    void aConnectionIdleForTheIdleTimeoutIsClosedOnBothSides() throws Exception {
+        try (TestBackend backend = new TestBackend(socket -> {
+                 HashPeer.syncAsBackend(socket);
+                 return socket.getInputStream().read();
+             });
+             FerryHarness ferry = FerryHarness.start(plane, """
+                     listeners:
+                       - name: edge
+                         address: 127.0.0.1:0
+                         idle_timeout: 500ms
+                         routes:
+                           - cluster: backend
+                     clusters:
+                       - { name: backend, endpoints: ["%s"] }
+                     """.formatted(backend.endpoint()));
+             Socket client = ferry.connect()) {
+            HashPeer.syncAsClient(client);
+            long idleSince = System.nanoTime();
+            assertEquals(-1, client.getInputStream().read(), "the client sees the end");
+            long idleMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - idleSince);
+            assertTrue(idleMillis >= 300 && idleMillis < 10_000, "closed after " + idleMillis + " ms of silence");
+            assertEquals(-1, (int) backend.nextResult(10), "the backend sees the end");
+            ferry.assertMapsEmpty(Duration.ofSeconds(5));
+            SockmapIntegrityTest.awaitEnded(ferry, "plane=\"" + plane + "\",end=\"idle_timeout\"", 1);
         }
     }
 }

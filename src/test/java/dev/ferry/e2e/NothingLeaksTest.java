@@ -2,21 +2,32 @@ package dev.ferry.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.ferry.dataplane.sockmap.SockmapKernel;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.HashPeer;
 import dev.ferry.testing.TestBackend;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** After every kind of ending, the maps are empty and the process holds no extra descriptor. */
+/**
+ * After every kind of ending, on every data plane, the process holds no extra descriptor (sockets
+ * and, for splice, pipes), the sockmap's maps are empty and no payload stays buffered.
+ */
+@ParameterizedClass(name = "{0} plane")
+@ValueSource(strings = {"sockmap", "splice", "copy"})
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class NothingLeaksTest {
-    private static final SockmapKernel.MapOccupancy EMPTY = new SockmapKernel.MapOccupancy(0, 0, 0);
+
+    @Parameter
+    String plane;
 
     @Test
     void mapsAndDescriptorsReturnToTheirStartAfterCleanEndsResetsAndRefusals() throws Exception {
@@ -27,7 +38,7 @@ class NothingLeaksTest {
                  }
                  return received;
              });
-             FerryHarness ferry = FerryHarness.start("""
+             FerryHarness ferry = FerryHarness.start(plane, """
                      listeners:
                        - name: edge
                          address: 127.0.0.1:0
@@ -40,9 +51,12 @@ class NothingLeaksTest {
                      """.formatted(backend.endpoint()))) {
             warmUp(ferry);
             int descriptorsBefore = FerryHarness.openDescriptors();
-            for (int i = 0; i < 60; i++) {
+            for (int i = 0; i < 80; i++) {
                 try (Socket client = ferry.connect()) {
-                    switch (i % 3) {
+                    switch (i % 4) {
+                        case 3 -> {  // the client resets at once, racing the handoff
+                            client.setSoLinger(true, 0);
+                        }
                         case 0 -> {  // clean: data, half-close, the backend closes
                             client.getOutputStream().write(new byte[10_000]);
                             client.shutdownOutput();
@@ -64,9 +78,58 @@ class NothingLeaksTest {
                     }
                 }
             }
-            assertEquals(EMPTY, ferry.awaitEmptyMaps(Duration.ofSeconds(10)), "map entries left");
+            ferry.assertMapsEmpty(Duration.ofSeconds(10));
             awaitDescriptors(descriptorsBefore, Duration.ofSeconds(10));
             assertEquals(descriptorsBefore, FerryHarness.openDescriptors(), "descriptors before and after");
+            assertEquals(0, ferry.bufferedBytes(plane), "payload still buffered");
+            var stats = ferry.ferry().stats();
+            long forwarded = stats.sum("ferry_connections_forwarded_total", "");
+            assertEquals(forwarded, stats.sum("ferry_connections_ended_total", ""), "every forwarded connection ended");
+            assertEquals(0, stats.get("ferry_connections_active{listener=\"edge\"}"), "connections still active");
+            if (!plane.equals("sockmap")) {  // the sockmap plane hands pairs it cannot take to splice
+                assertEquals(forwarded, stats.sum("ferry_connections_ended_total", "plane=\"" + plane + "\""),
+                        "connections ended on the " + plane + " plane");
+            }
+        }
+    }
+
+    /** Stopping Ferry with connections still open closes their sockets, pipes and map entries too. */
+    @Test
+    void stoppingFerryWithConnectionsOpenReleasesTheirDescriptors() throws Exception {
+        try (TestBackend backend = new TestBackend(socket -> {
+                 HashPeer.syncAsBackend(socket);
+                 return HashPeer.receive(socket.getInputStream());
+             })) {
+            // A first Ferry started and stopped, so that what stays loaded after one (classes, jars) is in the baseline.
+            try (FerryHarness warm = FerryHarness.catchAllOn(plane, backend.endpoint()); Socket client = warm.connect()) {
+                HashPeer.syncAsClient(client);
+            }
+            Thread.sleep(200);
+            int descriptorsBefore = FerryHarness.openDescriptors();
+            List<Socket> clients = new ArrayList<>();
+            try {
+                try (FerryHarness ferry = FerryHarness.catchAllOn(plane, backend.endpoint())) {
+                    for (int i = 0; i < 5; i++) {
+                        Socket client = ferry.connect();
+                        clients.add(client);
+                        HashPeer.syncAsClient(client);
+                        client.getOutputStream().write(new byte[100_000]);
+                    }
+                }
+                for (Socket client : clients) {
+                    try {
+                        assertEquals(-1, client.getInputStream().read(), "the end reaches the client");
+                    } catch (java.net.SocketException reset) {
+                        // a reset is an end too
+                    }
+                }
+            } finally {
+                for (Socket client : clients) {
+                    client.close();
+                }
+            }
+            awaitDescriptors(descriptorsBefore, Duration.ofSeconds(10));
+            assertEquals(descriptorsBefore, FerryHarness.openDescriptors(), "descriptors before start and after stop");
         }
     }
 
@@ -76,7 +139,7 @@ class NothingLeaksTest {
             client.shutdownOutput();
             client.getInputStream().read();
         }
-        ferry.awaitEmptyMaps(Duration.ofSeconds(10));
+        ferry.assertMapsEmpty(Duration.ofSeconds(10));
         Thread.sleep(200);
     }
 

@@ -16,22 +16,30 @@ import java.security.MessageDigest;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Bytes that reached a socket before it joined the sockmap (KERNEL-NOTES fact 1) must still be
- * forwarded, in order, without any later byte to wake the kernel up.
+ * Bytes that reached a socket before the data plane took it (for the sockmap, before it joined the
+ * map: KERNEL-NOTES fact 1) must still be forwarded, in order, without any later byte to wake the
+ * plane up. Run over every data plane.
  */
+@ParameterizedClass(name = "{0} plane")
+@ValueSource(strings = {"sockmap", "splice", "copy"})
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class StrandedBytesTest {
+
+    @Parameter
+    String plane;
 
     /** The client sends a whole length-prefixed request at once and then only waits for the answer. */
     @ParameterizedTest(name = "request of {0} bytes")
     @ValueSource(ints = {10, 16_000, 100_000, 5 * 1024 * 1024})
     void aRequestSentBeforeTheHandoffIsAnswered(int size) throws Exception {
         try (TestBackend backend = new TestBackend(StrandedBytesTest::answerWithDigest);
-             FerryHarness ferry = FerryHarness.catchAll(backend.endpoint());
+             FerryHarness ferry = FerryHarness.catchAllOn(plane, backend.endpoint());
              Socket client = ferry.connect()) {
             byte[] request = new byte[size];
             new RandomStream(size, size).next(request);
@@ -62,7 +70,7 @@ class StrandedBytesTest {
                  socket.getOutputStream().flush();
                  return HashPeer.receive(socket.getInputStream());
              });
-             FerryHarness ferry = FerryHarness.catchAll(backend.endpoint());
+             FerryHarness ferry = FerryHarness.catchAllOn(plane, backend.endpoint());
              Socket client = ferry.connect()) {
             InputStream in = client.getInputStream();
             assertArrayEquals(greeting, in.readNBytes(greeting.length));

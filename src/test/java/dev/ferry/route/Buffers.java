@@ -32,6 +32,11 @@ final class Buffers {
         return firstBytes(ascii.getBytes(StandardCharsets.ISO_8859_1));
     }
 
+    /** Asks {@code matcher} about {@code buffer}, from and to unknown addresses, checking it left the buffer alone. */
+    static Match matches(Matcher matcher, ByteBuffer buffer) {
+        return readUnchanged(buffer, bytes -> matcher.test(FirstBytes.of(bytes)));
+    }
+
     /** Applies {@code reader} and checks that it left position and limit where they were. */
     static <T> T readUnchanged(ByteBuffer buffer, Function<ByteBuffer, T> reader) {
         int position = buffer.position();

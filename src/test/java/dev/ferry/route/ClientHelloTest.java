@@ -190,7 +190,7 @@ class ClientHelloTest {
             if (parsed instanceof ClientHello.Found found) {
                 found.serverName().ifPresent(name -> assertTrue(DnsName.isValid(name), name));
             }
-            assertNotEquals(Match.YES, readUnchanged(firstBytes(bytes), matcher::test));
+            assertNotEquals(Match.YES, Buffers.matches(matcher, firstBytes(bytes)));
         }
     }
 

@@ -138,7 +138,7 @@ class HttpRequestHeadTest {
                 bytes[j] = nearHttp ? alphabet[random.nextInt(alphabet.length)] : (byte) random.nextInt(256);
             }
             readUnchanged(firstBytes(bytes), HttpRequestHead::parse);
-            assertNotEquals(Match.YES, readUnchanged(firstBytes(bytes), matcher::test));
+            assertNotEquals(Match.YES, Buffers.matches(matcher, firstBytes(bytes)));
         }
     }
 

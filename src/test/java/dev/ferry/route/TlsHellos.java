@@ -97,6 +97,62 @@ final class TlsHellos {
         return inRecord(handshake(body.toByteArray()));
     }
 
+    /**
+     * A ClientHello laid out as Chrome 13x sends it (extension order and contents from its published JA4 string:
+     * GREASE cipher, GREASE extensions first and last, GREASE group, key share and version, X25519MLKEM768 key
+     * share, ALPS, an encrypted_client_hello extension), in one record. Not a capture: built here, with a fresh
+     * GREASE value each place as Chrome does.
+     *
+     * @param serverName the (outer) server name
+     */
+    static byte[] chromeShaped(String serverName, int greaseSeed) {
+        int[] grease = new int[6];
+        for (int i = 0; i < grease.length; i++) {
+            int nibble = (greaseSeed + i * 5) & 0x0F;
+            grease[i] = nibble << 12 | 0x0A00 | nibble << 4 | 0x0A;
+        }
+        java.util.Random random = new java.util.Random(greaseSeed);
+        byte[] ciphers = concat(u16(grease[0]), hex("130113021303c02bc02fc02cc030cca9cca8c013c014009c009d002f0035"));
+        byte[] keyShare = concat(u16(grease[1]), u16(1), new byte[] {0},
+                u16(0x11EC), u16(1216), randomBytes(random, 1216), u16(0x001D), u16(32), randomBytes(random, 32));
+        byte[] echPayload = concat(new byte[] {0}, u16(0x0001), u16(0x0001), new byte[] {(byte) random.nextInt(256)},
+                u16(32), randomBytes(random, 32), u16(144), randomBytes(random, 144));
+        byte[] body = concat(
+                u16(0x0303), randomBytes(random, 32), new byte[] {32}, randomBytes(random, 32),
+                u16(ciphers.length), ciphers, new byte[] {1, 0});
+        byte[] extensions = concat(
+                extension(grease[2], new byte[0]),
+                extension(0x002D, new byte[] {1, 1}),                                 // psk_key_exchange_modes
+                extension(0x0033, concat(u16(keyShare.length), keyShare)),            // key_share
+                extension(0x0010, concat(u16(12), new byte[] {2, 'h', '2'},            // ALPN
+                        new byte[] {8, 'h', 't', 't', 'p', '/', '1', '.', '1'})),
+                extension(0xFE0D, echPayload),                                        // encrypted_client_hello
+                extension(0x0017, new byte[0]),                                       // extended_master_secret
+                extension(0x44CD, concat(u16(3), new byte[] {2, 'h', '2'})),           // application_settings
+                serverNameExtension(serverName),
+                extension(0x000B, new byte[] {1, 0}),                                 // ec_point_formats
+                extension(0x000A, concat(u16(10), u16(grease[3]), u16(0x11EC), u16(0x001D), u16(0x0017), u16(0x0018))),
+                extension(0x002B, concat(new byte[] {6}, u16(grease[4]), u16(0x0304), u16(0x0303))),
+                extension(0xFF01, new byte[] {0}),                                    // renegotiation_info
+                extension(0x0023, new byte[0]),                                       // session_ticket
+                extension(0x0012, new byte[0]),                                       // signed_certificate_timestamp
+                extension(0x0005, new byte[] {1, 0, 0, 0, 0}),                        // status_request
+                extension(0x000D, concat(u16(16), hex("04030804040105030805050108060601"))),
+                extension(0x001B, new byte[] {2, 0, 2}),                              // compress_certificate
+                extension(grease[5], new byte[] {0}));
+        return inRecord(handshake(concat(body, u16(extensions.length), extensions)));
+    }
+
+    private static byte[] randomBytes(java.util.Random random, int length) {
+        byte[] bytes = new byte[length];
+        random.nextBytes(bytes);
+        return bytes;
+    }
+
+    static byte[] hex(String hex) {
+        return java.util.HexFormat.of().parseHex(hex);
+    }
+
     static byte[] extension(int type, byte[] data) {
         return concat(u16(type), u16(data.length), data);
     }

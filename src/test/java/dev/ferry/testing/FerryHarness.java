@@ -22,9 +22,23 @@ public final class FerryHarness implements AutoCloseable {
         return new FerryHarness(Ferry.start(ConfigLoader.parse(yaml, "test.yaml")));
     }
 
+    /** Like {@link #start(String)}, with {@code dataplane: plane} at the top level. */
+    public static FerryHarness start(String plane, String yaml) throws Exception {
+        return start("dataplane: " + plane + "\n" + yaml);
+    }
+
     /** A single listener on an ephemeral port, every connection to one cluster. */
     public static FerryHarness catchAll(String... endpoints) throws Exception {
-        return start("""
+        return start(catchAllYaml(endpoints));
+    }
+
+    /** {@link #catchAll(String...)} on the given data plane: sockmap, splice or copy. */
+    public static FerryHarness catchAllOn(String plane, String... endpoints) throws Exception {
+        return start(plane, catchAllYaml(endpoints));
+    }
+
+    private static String catchAllYaml(String... endpoints) {
+        return """
                 listeners:
                   - name: edge
                     address: 127.0.0.1:0
@@ -33,7 +47,7 @@ public final class FerryHarness implements AutoCloseable {
                 clusters:
                   - name: backend
                     endpoints: [%s]
-                """.formatted(quoted(endpoints)));
+                """.formatted(quoted(endpoints));
     }
 
     public static String quoted(String... endpoints) {
@@ -65,12 +79,31 @@ public final class FerryHarness implements AutoCloseable {
     /** Waits until the kernel maps hold no entry, failing after {@code timeout}. */
     public SockmapKernel.MapOccupancy awaitEmptyMaps(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        SockmapKernel.MapOccupancy occupancy = ferry.kernel().occupancy();
+        SockmapKernel kernel = ferry.kernel().orElse(null);
+        if (kernel == null) {
+            return new SockmapKernel.MapOccupancy(0, 0, 0, 0);  // no sockmap plane, no maps
+        }
+        SockmapKernel.MapOccupancy occupancy = kernel.occupancy();
         while (!occupancy.isEmpty() && System.nanoTime() < deadline) {
             Thread.sleep(20);
-            occupancy = ferry.kernel().occupancy();
+            occupancy = kernel.occupancy();
         }
         return occupancy;
+    }
+
+    /** When the sockmap plane is loaded: its maps empty within {@code timeout}. Other planes have no maps. */
+    public void assertMapsEmpty(Duration timeout) throws InterruptedException {
+        if (ferry.kernel().isPresent()) {
+            SockmapKernel.MapOccupancy occupancy = awaitEmptyMaps(timeout);
+            if (!occupancy.isEmpty()) {
+                throw new AssertionError("map entries left: " + occupancy);
+            }
+        }
+    }
+
+    /** Payload Ferry holds in user space (copy) or in pipes (splice) right now, over all connections. */
+    public long bufferedBytes(String plane) {
+        return stat("ferry_dataplane_buffered_bytes{plane=\"" + plane + "\"}");
     }
 
     public static int openDescriptors() throws IOException {

@@ -24,16 +24,39 @@ public final class FerryProcess implements AutoCloseable {
     }
 
     public static FerryProcess start(Path workDir, String... arguments) throws IOException {
-        List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElseThrow());
-        command.add("--enable-native-access=ALL-UNNAMED");
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add("dev.ferry.cli.FerryCommand");
+        return start(workDir, List.of(), System.getProperty("java.class.path"), null, arguments);
+    }
+
+    /**
+     * Runs {@code prefix} (e.g. {@code setpriv --reuid=nobody ...}) followed by the java command, with
+     * {@code classpath}, in {@code directory} (null: the current one); the log stays in {@code workDir}.
+     */
+    public static FerryProcess start(Path workDir, List<String> prefix, String classpath, Path directory,
+                                     String... arguments) throws IOException {
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(javaCommand(classpath));
         command.addAll(List.of(arguments));
         Path log = Files.createTempFile(workDir, "ferry-", ".log");
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        return new FerryProcess(process, log);
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        if (directory != null) {
+            builder.directory(directory.toFile());
+            builder.environment().put("HOME", directory.toString());
+        }
+        return new FerryProcess(builder.start(), log);
+    }
+
+    /** The java command line that runs {@code ferry}, without its arguments. */
+    public static List<String> javaCommand(String classpath) {
+        return List.of(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED",
+                "-cp", classpath, "dev.ferry.cli.FerryCommand");
+    }
+
+    /** Waits for the process to exit; returns its exit code, failing after {@code seconds}. */
+    public int awaitExit(long seconds) throws Exception {
+        if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+            throw new AssertionError("ferry did not exit within " + seconds + " s:\n" + output());
+        }
+        return process.exitValue();
     }
 
     public static int freePort() throws IOException {

@@ -46,7 +46,7 @@ public final class RandomStream {
         return HexFormat.of().formatHex(digest.digest());
     }
 
-    static MessageDigest newDigest() {
+    public static MessageDigest newDigest() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {

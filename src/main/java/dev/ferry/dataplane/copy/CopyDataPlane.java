@@ -3,6 +3,7 @@ package dev.ferry.dataplane.copy;
 import dev.ferry.handoff.DataPlane;
 import dev.ferry.handoff.ProxiedConnection;
 import io.netty.channel.Channel;
+import io.netty.channel.WriteBufferWaterMark;
 
 /**
  * Forwards through user space with Netty: a read from one side becomes a write to the other, and
@@ -10,6 +11,23 @@ import io.netty.channel.Channel;
  * by the channels' write buffer water marks.
  */
 public final class CopyDataPlane implements DataPlane {
+    /** The default high water mark: Netty's own. */
+    public static final int DEFAULT_BUFFER_BYTES = 64 * 1024;
+
+    private final WriteBufferWaterMark waterMark;
+
+    public CopyDataPlane() {
+        this(DEFAULT_BUFFER_BYTES);
+    }
+
+    /**
+     * @param bufferBytes per connection and direction, the bytes queued towards a side beyond which
+     *                    the other side is no longer read; a direction holds at most this plus one
+     *                    read (at most 64 KiB)
+     */
+    public CopyDataPlane(int bufferBytes) {
+        this.waterMark = new WriteBufferWaterMark(bufferBytes / 2, bufferBytes);
+    }
 
     @Override
     public String name() {
@@ -18,6 +36,10 @@ public final class CopyDataPlane implements DataPlane {
 
     @Override
     public void forward(ProxiedConnection connection, Channel client, Channel backend) {
+        for (Channel channel : new Channel[] {client, backend}) {
+            channel.config().setWriteBufferWaterMark(waterMark);
+            EpollInterest.forCopy(channel);
+        }
         CopyPair pair = new CopyPair(connection, client, backend);
         pair.start();
     }

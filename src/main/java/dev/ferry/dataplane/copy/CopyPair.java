@@ -18,6 +18,9 @@ import java.util.concurrent.TimeUnit;
 
 /** One connection in the copy plane: two relays, one per direction, and the end they share. */
 final class CopyPair {
+    /** Bytes read from one side and not yet written to the other, over every copied connection. */
+    static final String BUFFERED = "ferry_dataplane_buffered_bytes{plane=\"copy\"}";
+
     private final ProxiedConnection connection;
     private final Relay toBackend;
     private final Relay toClient;
@@ -65,7 +68,10 @@ final class CopyPair {
         final Channel target;
         final ConnectionEnd resetEnd;
         long bytes;
+        /** The source's end of stream arrived. */
         boolean sourceDone;
+        /** ... and was forwarded: the target's output is shut down after every byte before it. */
+        boolean shut;
 
         Relay(Channel source, Channel target, ConnectionEnd resetEnd) {
             this.source = source;
@@ -75,8 +81,18 @@ final class CopyPair {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            bytes += ((ByteBuf) msg).readableBytes();
-            target.write(msg, target.voidPromise());
+            int length = ((ByteBuf) msg).readableBytes();
+            bytes += length;
+            connection.stats().add(BUFFERED, length);
+            target.write(msg).addListener(written -> {
+                // Written or failed, the bytes left Ferry's memory.
+                connection.stats().add(BUFFERED, -length);
+                if (!written.isSuccess()) {
+                    // What a void promise would have fired at the target's pipeline: the target failed.
+                    end(written.cause() instanceof IOException ? fromTarget().resetEnd : ConnectionEnd.FORWARDING_ERROR,
+                            true);
+                }
+            });
             if (!target.isWritable()) {
                 source.config().setAutoRead(false);
             }
@@ -112,15 +128,26 @@ final class CopyPair {
             sourceDone = true;
             target.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) written -> {
                 if (!written.isSuccess()) {
-                    end(resetEnd, true);
+                    end(fromTarget().resetEnd, true);
                     return;
                 }
-                ((DuplexChannel) target).shutdownOutput().addListener(shut -> {
-                    if (toBackend.sourceDone && toClient.sourceDone) {
+                ((DuplexChannel) target).shutdownOutput().addListener(shutDown -> {
+                    if (!shutDown.isSuccess()) {
+                        end(fromTarget().resetEnd, true);
+                        return;
+                    }
+                    // Both ends forwarded, not merely received: the other direction may still be writing.
+                    shut = true;
+                    if (toBackend.shut && toClient.shut) {
                         end(ConnectionEnd.CLOSED, false);
                     }
                 });
             });
+        }
+
+        /** The relay reading from this one's target. */
+        Relay fromTarget() {
+            return this == toBackend ? toClient : toBackend;
         }
 
         @Override
@@ -130,7 +157,8 @@ final class CopyPair {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            end(resetEnd, true);
+            // Closed by the event loop when Ferry stops, else by the peer or an error.
+            end(ctx.channel().eventLoop().isShuttingDown() ? ConnectionEnd.SHUTDOWN : resetEnd, true);
         }
     }
 }

@@ -21,11 +21,17 @@ public final class SockmapDataPlane implements DataPlane {
 
     private final SockmapKernel kernel;
     private final DataPlane fallback;
+    private final long maxInFlight;
     private final Set<String> reasonsLogged = ConcurrentHashMap.newKeySet();
 
-    public SockmapDataPlane(SockmapKernel kernel, DataPlane fallback) {
+    /**
+     * @param maxInFlight per connection and direction, the bytes sent towards a peer and not yet
+     *                    acknowledged by it beyond which the sender is held back (0: no limit)
+     */
+    public SockmapDataPlane(SockmapKernel kernel, DataPlane fallback, long maxInFlight) {
         this.kernel = kernel;
         this.fallback = fallback;
+        this.maxInFlight = maxInFlight;
     }
 
     @Override
@@ -35,18 +41,41 @@ public final class SockmapDataPlane implements DataPlane {
 
     @Override
     public void forward(ProxiedConnection connection, Channel client, Channel backend) {
-        SockmapPair pair = new SockmapPair(kernel, connection, client, backend);
+        if (connection.readMayHaveSplitASegment()) {
+            // The verdict would see that segment whole and count its first part twice, so the end of
+            // the stream could not be matched against what the client sent.
+            fallBack(connection, client, backend, "split_first_read",
+                    "the first-packet read may have ended inside a queued segment");
+            return;
+        }
+        SockmapPair pair = new SockmapPair(kernel, connection, client, backend, maxInFlight);
         try {
             pair.start();
-        } catch (BpfException | java.io.IOException e) {
-            String reason = e instanceof BpfException bpf ? bpf.errnoName() : e.getClass().getSimpleName();
-            connection.stats().increment("ferry_sockmap_fallback_total{reason=\"" + reason + "\"}");
-            if (reasonsLogged.add(reason)) {
-                LOG.warn("sockmap refused a pair ({}); such connections use the {} plane: {}",
-                        reason, fallback.name(), e.getMessage());
+        } catch (SockmapKernel.KickFailedException e) {
+            // The sockets were in the maps: no other plane may take them. Reset, never splice.
+            connection.stats().increment("ferry_sockmap_insert_failures_total{reason=\"SO_RCVLOWAT\"}");
+            if (reasonsLogged.add("SO_RCVLOWAT")) {
+                LOG.error("sockmap: setting SO_RCVLOWAT on an inserted pair failed; such connections are reset: {}",
+                        e.getMessage());
             }
-            fallback.forward(connection, client, backend);
+            for (Channel channel : new Channel[] {client, backend}) {
+                channel.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+                channel.close();
+            }
+            connection.end(name(), dev.ferry.handoff.ConnectionEnd.FORWARDING_ERROR, connection.consumedFromClient(), 0);
+        } catch (BpfException | java.io.IOException e) {
+            fallBack(connection, client, backend,
+                    e instanceof BpfException bpf ? bpf.errnoName() : e.getClass().getSimpleName(), e.getMessage());
         }
+    }
+
+    /** Serves a pair the kernel cannot take by the fallback plane: counted always, logged once per reason. */
+    private void fallBack(ProxiedConnection connection, Channel client, Channel backend, String reason, String detail) {
+        connection.stats().increment("ferry_sockmap_fallback_total{reason=\"" + reason + "\"}");
+        if (reasonsLogged.add(reason)) {
+            LOG.warn("sockmap refused a pair ({}); such connections use the {} plane: {}", reason, fallback.name(), detail);
+        }
+        fallback.forward(connection, client, backend);
     }
 
     /**
@@ -54,7 +83,7 @@ public final class SockmapDataPlane implements DataPlane {
      * came from. There is no fallback: a socket the kernel refuses is closed, with the reason logged.
      */
     public void echo(ProxiedConnection connection, Channel socket) {
-        SockmapPair pair = new SockmapPair(kernel, connection, socket, socket);
+        SockmapPair pair = new SockmapPair(kernel, connection, socket, socket, maxInFlight);
         try {
             pair.start();
         } catch (BpfException | java.io.IOException e) {

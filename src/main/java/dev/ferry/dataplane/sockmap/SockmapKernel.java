@@ -7,6 +7,7 @@ import dev.ferry.bpf.BpfException;
 import dev.ferry.bpf.BpfMap;
 import dev.ferry.bpf.BpfObject;
 import dev.ferry.bpf.BpfProgram;
+import dev.ferry.bpf.BpfRingBuffer;
 import dev.ferry.sys.Sockets;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,6 +16,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -29,13 +32,18 @@ import org.slf4j.LoggerFactory;
 public final class SockmapKernel implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SockmapKernel.class);
     private static final String OBJECT_RESOURCE = "/bpf/ferry.bpf.o";
-    private static final long CONN_SIZE = 32;  // struct conn: four __u64
+    private static final long CONN_SIZE = 64;  // struct conn: eight __u64, in this order:
+    private static final long PEER_COOKIE = 0, MAX_IN_FLIGHT = 8, PEER_SEND_BASE = 16, REDIRECTED_BYTES = 24,
+            REDIRECTED_SKBS = 32, REDIRECT_FAILURES = 40, PASSED_BYTES = 48, HELD = 56;
 
     private final BpfObject object;
     private final BpfMap sockSources;
     private final BpfMap sockTargets;
     private final BpfMap conns;
+    private final BpfMap drained;
     private final BpfProgram verdict;
+    private final Map<Long, Runnable> holdListeners = new ConcurrentHashMap<>();
+    private BpfRingBuffer holdEvents;  // set once, right after construction
     private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;  // written under lifecycle's write lock, read under its read lock
 
@@ -46,22 +54,26 @@ public final class SockmapKernel implements AutoCloseable {
      * @param redirectedBytes  bytes this socket received that were redirected to the peer's egress
      * @param redirectedSkbs   skbs redirected
      * @param redirectFailures skbs whose redirect failed, which the kernel dropped
+     * @param passedBytes      bytes held back for user space to forward (flow control)
+     * @param held             whether the verdict is holding this socket's bytes right now
      */
-    public record ConnCounters(long peerCookie, long redirectedBytes, long redirectedSkbs, long redirectFailures) {}
+    public record ConnCounters(long peerCookie, long redirectedBytes, long redirectedSkbs, long redirectFailures,
+                               long passedBytes, boolean held) {}
 
     /** Entries in each of the program's maps; all zero when nothing leaked. */
-    public record MapOccupancy(int sockSources, int sockTargets, int conns) {
+    public record MapOccupancy(int sockSources, int sockTargets, int conns, int drained) {
         public boolean isEmpty() {
-            return sockSources == 0 && sockTargets == 0 && conns == 0;
+            return sockSources == 0 && sockTargets == 0 && conns == 0 && drained == 0;
         }
     }
 
-    private SockmapKernel(BpfObject object, BpfMap sockSources, BpfMap sockTargets, BpfMap conns,
+    private SockmapKernel(BpfObject object, BpfMap sockSources, BpfMap sockTargets, BpfMap conns, BpfMap drained,
                           BpfProgram verdict) {
         this.object = object;
         this.sockSources = sockSources;
         this.sockTargets = sockTargets;
         this.conns = conns;
+        this.drained = drained;
         this.verdict = verdict;
     }
 
@@ -75,13 +87,21 @@ public final class SockmapKernel implements AutoCloseable {
             BpfMap sockSources = object.map("sock_sources");
             BpfMap sockTargets = object.map("sock_targets");
             BpfMap conns = object.map("conns");
-            for (BpfMap map : new BpfMap[] {sockSources, sockTargets, conns}) {
+            BpfMap drained = object.map("drained");
+            for (BpfMap map : new BpfMap[] {sockSources, sockTargets, conns, drained}) {
                 map.setMaxEntries(maxSockets);
             }
             BpfProgram verdict = object.program("ferry_verdict");
             object.load();
-            verdict.attach(sockSources, AttachType.SK_SKB_VERDICT);
-            return new SockmapKernel(object, sockSources, sockTargets, conns, verdict);
+            SockmapKernel kernel = new SockmapKernel(object, sockSources, sockTargets, conns, drained, verdict);
+            kernel.holdEvents = BpfRingBuffer.start(object.map("hold_events"), kernel::holdStarted, "ferry-hold-events");
+            try {
+                verdict.attach(sockSources, AttachType.SK_SKB_VERDICT);
+            } catch (BpfException e) {
+                kernel.holdEvents.close();
+                throw e;
+            }
+            return kernel;
         } catch (BpfException | RuntimeException e) {
             object.close();
             throw e;
@@ -101,18 +121,39 @@ public final class SockmapKernel implements AutoCloseable {
      *                      than hand it to another data plane
      */
     public void insertPair(int fdA, long cookieA, int fdB, long cookieB) throws BpfException, IOException {
-        if (cookieA == cookieB) {
+        insertPair(new Socket(fdA, cookieA, 0), new Socket(fdB, cookieB, 0), 0);
+    }
+
+    /**
+     * One socket of a pair: its fd, its cookie, and the bytes that had entered its send queue at
+     * the handoff (bytes_acked + SIOCOUTQ), from which the verdict measures what is in flight
+     * towards it.
+     */
+    public record Socket(int fd, long cookie, long sendBase) {}
+
+    /**
+     * Like {@link #insertPair(int, long, int, long)}, with flow control: per direction, the bytes
+     * sent towards a socket and not yet acknowledged by its far end stay under
+     * {@code maxInFlight} (0: no limit), and above it the sender's bytes are held for user space.
+     */
+    public void insertPair(Socket a, Socket b, long maxInFlight) throws BpfException, IOException {
+        if (a.cookie() == b.cookie()) {
             throw new IllegalArgumentException("a pair needs two sockets; use insertEcho for one");
         }
-        insert(new Member[] {new Member(fdA, cookieA, cookieB), new Member(fdB, cookieB, cookieA)});
+        insert(new Member[] {new Member(a.fd(), a.cookie(), b.cookie(), b.sendBase(), maxInFlight),
+                new Member(b.fd(), b.cookie(), a.cookie(), a.sendBase(), maxInFlight)});
     }
 
     /** Makes the kernel send every byte the socket receives back out of it; see {@link #insertPair}. */
     public void insertEcho(int fd, long cookie) throws BpfException, IOException {
-        insert(new Member[] {new Member(fd, cookie, cookie)});
+        insertEcho(new Socket(fd, cookie, 0), 0);
     }
 
-    private record Member(int fd, long cookie, long peerCookie) {}
+    public void insertEcho(Socket socket, long maxInFlight) throws BpfException, IOException {
+        insert(new Member[] {new Member(socket.fd(), socket.cookie(), socket.cookie(), socket.sendBase(), maxInFlight)});
+    }
+
+    private record Member(int fd, long cookie, long peerCookie, long peerSendBase, long maxInFlight) {}
 
     private void insert(Member[] members) throws BpfException, IOException {
         lifecycle.readLock().lock();
@@ -121,7 +162,11 @@ public final class SockmapKernel implements AutoCloseable {
             ensureOpen();
             MemorySegment conn = arena.allocate(CONN_SIZE, 8);  // zeroed counters
             for (Member m : members) {
-                conn.set(JAVA_LONG, 0, m.peerCookie());
+                conn.set(JAVA_LONG, PEER_COOKIE, m.peerCookie());
+                conn.set(JAVA_LONG, MAX_IN_FLIGHT, m.maxInFlight());
+                conn.set(JAVA_LONG, PEER_SEND_BASE, m.peerSendBase());
+                drained.update(m.cookie(), 0, BpfMap.NO_EXIST);
+                done.push(() -> drained.delete(m.cookie()));
                 conns.update(arena.allocateFrom(JAVA_LONG, m.cookie()), conn, BpfMap.NO_EXIST);
                 done.push(() -> conns.delete(m.cookie()));
             }
@@ -134,13 +179,27 @@ public final class SockmapKernel implements AutoCloseable {
                 }
             }
             for (Member m : members) {
-                Sockets.setReceiveLowWatermark(m.fd(), 1);
+                try {
+                    Sockets.setReceiveLowWatermark(m.fd(), 1);
+                } catch (IOException e) {
+                    throw new KickFailedException(e);
+                }
             }
         } catch (BpfException | IOException | RuntimeException e) {
             undo(done, e);
             throw e;
         } finally {
             lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * SO_RCVLOWAT could not be set after the sockets were in the maps: bytes may have been forwarded
+     * already, and a socket that was in a sockmap must not be spliced. Reset such a connection.
+     */
+    public static final class KickFailedException extends IOException {
+        KickFailedException(IOException cause) {
+            super(cause.getMessage(), cause);
         }
     }
 
@@ -171,8 +230,9 @@ public final class SockmapKernel implements AutoCloseable {
             if (!conns.lookup(cookie, conn)) {
                 return Optional.empty();
             }
-            return Optional.of(new ConnCounters(conn.get(JAVA_LONG, 0), conn.get(JAVA_LONG, 8),
-                    conn.get(JAVA_LONG, 16), conn.get(JAVA_LONG, 24)));
+            return Optional.of(new ConnCounters(conn.get(JAVA_LONG, PEER_COOKIE), conn.get(JAVA_LONG, REDIRECTED_BYTES),
+                    conn.get(JAVA_LONG, REDIRECTED_SKBS), conn.get(JAVA_LONG, REDIRECT_FAILURES),
+                    conn.get(JAVA_LONG, PASSED_BYTES), conn.get(JAVA_LONG, HELD) != 0));
         } catch (BpfException e) {
             throw unexpected(e);
         } finally {
@@ -188,9 +248,11 @@ public final class SockmapKernel implements AutoCloseable {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
+            holdListeners.remove(cookie);
             sockSources.delete(cookie);
             sockTargets.delete(cookie);
             conns.delete(cookie);
+            drained.delete(cookie);
         } catch (BpfException e) {
             throw unexpected(e);
         } finally {
@@ -198,12 +260,44 @@ public final class SockmapKernel implements AutoCloseable {
         }
     }
 
-    /** Walks all three maps: for gauges and leak checks, not for every connection. */
+    /**
+     * Tells the verdict how many of this socket's held bytes user space has written to the peer;
+     * once that equals what it held and the peer has room, the kernel forwards again.
+     */
+    public void setDrained(long cookie, long bytes) {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            drained.update(cookie, bytes, BpfMap.EXIST);
+        } catch (BpfException e) {
+            throw unexpected(e);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * Runs {@code listener} (on the ring buffer's thread: it must only hand off) each time the
+     * verdict starts holding this socket's bytes. {@link #remove} unregisters it.
+     */
+    public void onHold(long cookie, Runnable listener) {
+        holdListeners.put(cookie, listener);
+    }
+
+    private void holdStarted(MemorySegment event) {
+        Runnable listener = holdListeners.get(event.get(JAVA_LONG, 0));
+        if (listener != null) {
+            listener.run();
+        }
+    }
+
+    /** Walks all four maps: for gauges and leak checks, not for every connection. */
     public MapOccupancy occupancy() {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
-            return new MapOccupancy(sockSources.countEntries(), sockTargets.countEntries(), conns.countEntries());
+            return new MapOccupancy(sockSources.countEntries(), sockTargets.countEntries(), conns.countEntries(),
+                    drained.countEntries());
         } catch (BpfException e) {
             throw unexpected(e);
         } finally {
@@ -224,6 +318,7 @@ public final class SockmapKernel implements AutoCloseable {
                 return;
             }
             closed = true;
+            holdEvents.close();
             try {
                 verdict.detach(sockSources, AttachType.SK_SKB_VERDICT);
             } catch (BpfException e) {

@@ -4,14 +4,15 @@ import dev.ferry.bpf.BpfException;
 import dev.ferry.handoff.ConnectionEnd;
 import dev.ferry.handoff.ProxiedConnection;
 import dev.ferry.sys.Sockets;
-import dev.ferry.sys.TcpInfo;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.UnixChannel;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
@@ -24,19 +25,35 @@ import org.slf4j.LoggerFactory;
  * One connection in the sockmap plane, from insertion to close. All its state is touched only on
  * the event loop of its channels.
  *
- * <p>The kernel forwards payload but not the end of a stream (KERNEL-NOTES fact 6): when a source
- * sends its FIN, the target's output is shut down only once every byte the source received has
- * passed the verdict and every redirected byte has entered the target's send queue. Both are
- * counted, not guessed: the verdict program counts what it redirected, TCP_INFO counts what the
- * source received, and bytes_acked plus SIOCOUTQ counts what entered the target.
+ * <p>Two things cross the redirect only with user space's help, and both are counted rather than
+ * guessed (docs/flow-control.md):
+ * <ul>
+ *   <li>The end of a stream (KERNEL-NOTES fact 6): when a source sends its FIN, the target's output
+ *       is shut down only once every byte the source received was forwarded and every forwarded
+ *       byte has entered the target's send queue.</li>
+ *   <li>Held bytes (flow control): above the in-flight limit the verdict passes a source's bytes
+ *       to the source socket itself, where TCP's window holds the sender back. This class reads
+ *       them and writes them to the target, but only after every byte redirected before them has
+ *       entered the target, and tells the verdict how far it got so that it can redirect again.</li>
+ * </ul>
+ * The counters: the verdict's redirected and passed bytes; TCP_INFO's bytes_received on the
+ * source; bytes_acked plus SIOCOUTQ on the target for what entered it.
  */
 final class SockmapPair {
     private static final Logger LOG = LoggerFactory.getLogger(SockmapPair.class);
-    private static final SockmapKernel.ConnCounters NOTHING_YET = new SockmapKernel.ConnCounters(0, 0, 0, 0);
-    private static final long MAX_DRAIN_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final SockmapKernel.ConnCounters NOTHING_YET = new SockmapKernel.ConnCounters(0, 0, 0, 0, 0, false);
+    private static final long MAX_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** Held bytes read but not yet written stay under this; beyond it reading pauses. */
+    private static final int MAX_PENDING_BYTES = 256 * 1024;
+    /**
+     * A held source's receive buffer: small, so that TCP closes the sender's window soon instead
+     * of letting autotuning grow the buffer that holds the bytes the peer cannot take yet.
+     */
+    private static final int HELD_RECEIVE_BUFFER = 128 * 1024;
 
     private final SockmapKernel kernel;
     private final ProxiedConnection connection;
+    private final long maxInFlight;
     private final Side client;
     private final Side backend;
     private final List<Direction> directions;
@@ -47,10 +64,11 @@ final class SockmapPair {
     private boolean ended;
 
     /** A pair of two sockets; client and backend may be the same channel (the echo). */
-    SockmapPair(SockmapKernel kernel, ProxiedConnection connection, Channel client, Channel backend) {
+    SockmapPair(SockmapKernel kernel, ProxiedConnection connection, Channel client, Channel backend, long maxInFlight) {
         this.kernel = kernel;
         this.connection = connection;
-        this.client = new Side(client, connection.consumedFromClient(), ConnectionEnd.CLIENT_RESET);
+        this.maxInFlight = maxInFlight;
+        this.client = new Side(client, connection.readFromClient(), ConnectionEnd.CLIENT_RESET);
         this.backend = client == backend ? this.client : new Side(backend, 0, ConnectionEnd.BACKEND_RESET);
         this.directions = this.client == this.backend
                 ? List.of(new Direction(this.client, this.client))
@@ -65,9 +83,21 @@ final class SockmapPair {
         client.measureBaseline();
         if (backend != client) {
             backend.measureBaseline();
-            kernel.insertPair(client.fd, client.cookie, backend.fd, backend.cookie);
-        } else {
-            kernel.insertEcho(client.fd, client.cookie);
+        }
+        for (Direction direction : directions) {
+            Direction d = direction;
+            kernel.onHold(d.source.cookie, () -> d.source.channel.eventLoop().execute(() -> startDraining(d)));
+        }
+        try {
+            if (backend != client) {
+                kernel.insertPair(client.asKernelSocket(), backend.asKernelSocket(), maxInFlight);
+            } else {
+                kernel.insertEcho(client.asKernelSocket(), maxInFlight);
+            }
+        } catch (BpfException | IOException e) {
+            kernel.remove(client.cookie);
+            kernel.remove(backend.cookie);
+            throw e;
         }
         inserted = true;
         client.channel.pipeline().addLast("sockmap-watch", new Watcher(client));
@@ -86,7 +116,7 @@ final class SockmapPair {
     private void checkIdle() {
         long forwarded = 0;
         for (Direction direction : directions) {
-            forwarded += redirected(direction.source);
+            forwarded += counters(direction.source).redirectedBytes() + direction.userWritten;
         }
         long now = System.nanoTime();
         if (forwarded != lastForwarded) {
@@ -97,21 +127,115 @@ final class SockmapPair {
         }
     }
 
+    private SockmapKernel.ConnCounters counters(Side source) {
+        return kernel.counters(source.cookie).orElse(NOTHING_YET);
+    }
+
+    /** The verdict started holding the source's bytes: read them, to forward them in order. */
+    private void startDraining(Direction direction) {
+        if (ended || direction.eof) {
+            return;
+        }
+        try {
+            if (direction.receiveBufferBeforeHold == 0) {
+                direction.receiveBufferBeforeHold = Sockets.receiveBuffer(direction.source.fd) / 2;
+                Sockets.setReceiveBuffer(direction.source.fd, HELD_RECEIVE_BUFFER);
+            }
+        } catch (IOException e) {
+            socketStateUnreadable(direction, e);
+            return;
+        }
+        direction.source.channel.config().setAutoRead(true);
+    }
+
+    /** Bytes the verdict held, now read from the source socket. */
+    private void heldBytesRead(Direction direction, ByteBuf bytes) {
+        direction.userRead += bytes.readableBytes();
+        direction.pending.addComponent(true, bytes);
+        if (direction.pending.readableBytes() >= MAX_PENDING_BYTES) {
+            direction.source.channel.config().setAutoRead(false);
+        }
+        flush(direction, 0);
+    }
+
+    /**
+     * Writes the held bytes read so far to the target, once every byte redirected before them has
+     * entered the target's send queue: until then they would overtake it.
+     */
+    private void flush(Direction direction, int attempt) {
+        if (ended || direction.writing || !direction.pending.isReadable()) {
+            return;
+        }
+        try {
+            long redirected = counters(direction.source).redirectedBytes();
+            if (direction.target.enqueuedSinceBaseline() < redirected + direction.userWritten) {
+                retryLater(direction.source, attempt, () -> flush(direction, attempt + 1));
+                return;
+            }
+        } catch (IOException e) {
+            socketStateUnreadable(direction, e);
+            return;
+        }
+        // Hand the whole batch to the write and start a new one: a slice of the old buffer would
+        // share components that a later discard releases under it.
+        ByteBuf batch = direction.takePending();
+        int length = batch.readableBytes();
+        direction.writing = true;
+        direction.target.channel.writeAndFlush(batch).addListener((ChannelFuture written) -> {
+            direction.writing = false;
+            if (!written.isSuccess()) {
+                end(direction.target.resetEnd, true);
+                return;
+            }
+            direction.userWritten += length;
+            kernel.setDrained(direction.source.cookie, direction.userWritten);
+            afterHeldBytesWritten(direction);
+        });
+    }
+
+    private void afterHeldBytesWritten(Direction direction) {
+        if (ended) {
+            return;
+        }
+        if (direction.pending.isReadable()) {
+            flush(direction, 0);
+            return;
+        }
+        if (direction.eof) {
+            drain(direction, 0);
+            return;
+        }
+        SockmapKernel.ConnCounters counters = counters(direction.source);
+        boolean caughtUp = !counters.held() && counters.passedBytes() == direction.userWritten;
+        // Caught up: the kernel forwards again, and a new hold will announce itself.
+        direction.source.channel.config().setAutoRead(!caughtUp);
+        if (caughtUp && direction.receiveBufferBeforeHold != 0) {
+            try {
+                Sockets.setReceiveBuffer(direction.source.fd, direction.receiveBufferBeforeHold);
+                direction.receiveBufferBeforeHold = 0;
+            } catch (IOException e) {
+                socketStateUnreadable(direction, e);
+            }
+        }
+    }
+
+    /** After the source's FIN: shut the target's output once everything before it was delivered. */
     private void drain(Direction direction, int attempt) {
         if (ended || direction.shut) {
             return;
         }
         try {
-            SockmapKernel.ConnCounters counters = kernel.counters(direction.source.cookie).orElse(NOTHING_YET);
-            if (counters.redirectFailures() > 0) {
-                LOG.error("listener {}: the kernel failed to redirect {} packet(s) of cluster {}; resetting the connection",
-                        connection.listener(), counters.redirectFailures(), connection.cluster());
+            SockmapKernel.ConnCounters counters = counters(direction.source);
+            if (counters.redirectFailures() > 0 || direction.userRead > counters.passedBytes()) {
+                LOG.error("listener {}: cluster {}: {} redirect failure(s), {} byte(s) read past the verdict; resetting",
+                        connection.listener(), connection.cluster(), counters.redirectFailures(),
+                        Math.max(0, direction.userRead - counters.passedBytes()));
                 end(ConnectionEnd.FORWARDING_ERROR, true);
                 return;
             }
-            if (direction.delivered(counters.redirectedBytes())) {
+            if (direction.delivered(counters)) {
                 direction.shut = true;
-                ((EpollSocketChannel) direction.target.channel).shutdownOutput().addListener(shut -> {
+                ((DuplexChannel) direction.target.channel).shutdownOutput().addListener(shut -> {
                     if (directions.stream().allMatch(d -> d.shut)) {
                         end(ConnectionEnd.CLOSED, false);
                     }
@@ -119,16 +243,22 @@ final class SockmapPair {
                 return;
             }
         } catch (IOException e) {
-            LOG.debug("cannot read the state of a socket of the pair: {}", e.toString());
-            end(direction.source.resetEnd, true);
+            socketStateUnreadable(direction, e);
             return;
         }
-        long delay = Math.min(MAX_DRAIN_POLL_NANOS, TimeUnit.MICROSECONDS.toNanos(250L << Math.min(attempt, 12)));
-        direction.source.channel.eventLoop().schedule(() -> drain(direction, attempt + 1), delay, TimeUnit.NANOSECONDS);
+        if (!direction.writing && !direction.pending.isReadable()) {
+            retryLater(direction.source, attempt, () -> drain(direction, attempt + 1));
+        }
     }
 
-    private long redirected(Side source) {
-        return kernel.counters(source.cookie).orElse(NOTHING_YET).redirectedBytes();
+    private static void retryLater(Side side, int attempt, Runnable retry) {
+        long delay = Math.min(MAX_POLL_NANOS, TimeUnit.MICROSECONDS.toNanos(100L << Math.min(attempt, 12)));
+        side.channel.eventLoop().schedule(retry, delay, TimeUnit.NANOSECONDS);
+    }
+
+    private void socketStateUnreadable(Direction direction, IOException e) {
+        LOG.debug("cannot read the state of a socket of the pair: {}", e.toString());
+        end(direction.source.resetEnd, true);
     }
 
     private void end(ConnectionEnd how, boolean reset) {
@@ -139,19 +269,26 @@ final class SockmapPair {
         if (idleCheck != null) {
             idleCheck.cancel(false);
         }
-        long toBackend = client.consumed + redirected(client);
-        long toClient = backend == client ? toBackend : redirected(backend);
+        Direction toBackend = directions.getFirst();
+        Direction toClient = directions.getLast();
+        long bytesToBackend = connection.consumedFromClient() + counters(client).redirectedBytes() + toBackend.userWritten;
+        long bytesToClient = backend == client ? bytesToBackend : counters(backend).redirectedBytes() + toClient.userWritten;
+        for (Direction direction : directions) {
+            direction.pending.release();
+            // Bytes the kernel held back and user space forwarded: how often flow control engaged.
+            connection.stats().add("ferry_sockmap_held_bytes_total", direction.userWritten);
+        }
         for (Side side : backend == client ? List.of(client) : List.of(client, backend)) {
             if (reset && side.channel.isOpen()) {
                 side.channel.config().setOption(ChannelOption.SO_LINGER, 0);
             }
             side.channel.close();
             if (inserted) {
-                // The kernel drops a closed socket from the sockhashes itself; the conns entry is ours.
+                // The kernel drops a closed socket from the sockhashes itself; the other entries are ours.
                 kernel.remove(side.cookie);
             }
         }
-        connection.end("sockmap", how, toBackend, toClient);
+        connection.end("sockmap", how, bytesToBackend, bytesToClient);
     }
 
     /** One socket of the pair. */
@@ -175,6 +312,10 @@ final class SockmapPair {
             sendBaseline = enqueuedForSending();
         }
 
+        SockmapKernel.Socket asKernelSocket() {
+            return new SockmapKernel.Socket(fd, cookie, sendBaseline);
+        }
+
         /**
          * Bytes (plus SYN and FIN) that ever entered this socket's send queue: acknowledged ones plus
          * those still queued. Read until bytes_acked is stable around SIOCOUTQ, so that an ACK landing
@@ -190,10 +331,13 @@ final class SockmapPair {
             }
         }
 
+        long enqueuedSinceBaseline() throws IOException {
+            return enqueuedForSending() - sendBaseline;
+        }
+
         /** Payload bytes received after the FIN arrived: TCP counts the FIN as one received byte. */
         long payloadReceivedAtEof() throws IOException {
-            TcpInfo info = Sockets.tcpInfo(fd);
-            return info.bytesReceived() - 1;
+            return Sockets.tcpInfo(fd).bytesReceived() - 1;
         }
     }
 
@@ -201,28 +345,45 @@ final class SockmapPair {
     private static final class Direction {
         final Side source;
         final Side target;
+        CompositeByteBuf pending;
+        long userRead;
+        long userWritten;
+        /** While held: the source's receive buffer before it was made small, to restore after. */
+        int receiveBufferBeforeHold;
+        boolean writing;
         boolean eof;
         boolean shut;
 
         Direction(Side source, Side target) {
             this.source = source;
             this.target = target;
+            this.pending = source.channel.alloc().compositeBuffer(64);
+        }
+
+        /** The held bytes read so far, leaving an empty buffer in their place. */
+        ByteBuf takePending() {
+            CompositeByteBuf taken = pending;
+            pending = source.channel.alloc().compositeBuffer(64);
+            return taken;
         }
 
         /**
-         * True when every byte the source received is either one Ferry consumed before the handoff
-         * or one the verdict redirected, and every redirected byte is in the target's send queue.
+         * True when every byte the source received was consumed before the handoff, redirected, or
+         * held and then written by user space, and every one of them is in the target's send queue.
          */
-        boolean delivered(long redirected) throws IOException {
+        boolean delivered(SockmapKernel.ConnCounters counters) throws IOException {
             long received = source.payloadReceivedAtEof() - source.consumed;
-            if (received != redirected) {
+            if (received != counters.redirectedBytes() + counters.passedBytes()) {
                 return false;
             }
-            return target.enqueuedForSending() - target.sendBaseline >= redirected;
+            if (userWritten != counters.passedBytes() || writing || pending.isReadable()) {
+                return false;
+            }
+            return target.enqueuedSinceBaseline() >= counters.redirectedBytes() + userWritten;
         }
     }
 
-    /** Watches one socket for its end; payload never reaches it, the verdict takes it first. */
+    /** Watches one socket: its end, and the held bytes user space forwards. */
     private final class Watcher extends ChannelInboundHandlerAdapter {
         private final Side side;
 
@@ -230,28 +391,29 @@ final class SockmapPair {
             this.side = side;
         }
 
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
-            if (event instanceof ChannelInputShutdownEvent) {
-                for (Direction direction : directions) {
-                    if (direction.source == side && !direction.eof) {
-                        direction.eof = true;
-                        drain(direction, 0);
-                    }
-                }
-            }
-            ctx.fireUserEventTriggered(event);
+        private Direction from() {
+            return directions.getFirst().source == side ? directions.getFirst() : directions.getLast();
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            // A byte that bypassed the verdict would be forwarded out of order: refuse to guess.
-            int length = ((ByteBuf) msg).readableBytes();
-            ((ByteBuf) msg).release();
-            connection.stats().add("ferry_sockmap_unexpected_user_space_bytes_total", length);
-            LOG.error("listener {}: {} byte(s) reached user space past the sockmap; resetting the connection",
-                    connection.listener(), length);
-            end(ConnectionEnd.FORWARDING_ERROR, true);
+            if (ended) {
+                ((ByteBuf) msg).release();
+                return;
+            }
+            heldBytesRead(from(), (ByteBuf) msg);
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+            if (event instanceof ChannelInputShutdownEvent && !ended) {
+                Direction direction = from();
+                if (!direction.eof) {
+                    direction.eof = true;
+                    drain(direction, 0);
+                }
+            }
+            ctx.fireUserEventTriggered(event);
         }
 
         @Override

@@ -30,8 +30,8 @@ public final class SockmapSupport {
     public static final String SOCKET_REDIRECT = "socket redirect";
 
     private static final Set<String> REQUIRED = Set.of(LIBBPF, LOAD_AND_ATTACH, SOCKET_REDIRECT);
-    private static final String GRANT = "run as root or grant CAP_BPF and CAP_NET_ADMIN";
-    private static final int CAP_NET_ADMIN = 12, CAP_SYS_ADMIN = 21, CAP_BPF = 39;
+    private static final String GRANT = "run as root or grant CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN";
+    private static final int CAP_NET_ADMIN = 12, CAP_SYS_ADMIN = 21, CAP_PERFMON = 38, CAP_BPF = 39;
     private static final int REDIRECT_TIMEOUT_MILLIS = 2000;
 
     /** One finding: {@code detail} says what was found or, when not ok, why and what to do. */
@@ -95,8 +95,8 @@ public final class SockmapSupport {
         Path vmlinux = Path.of("/sys/kernel/btf/vmlinux");
         return Files.isReadable(vmlinux)
                 ? new Check(KERNEL_BTF, true, vmlinux + " present")
-                : new Check(KERNEL_BTF, false, vmlinux + " absent (kernel built without CONFIG_DEBUG_INFO_BTF);"
-                        + " ferry's program does not need it, bpftool-based diagnosis does");
+                : new Check(KERNEL_BTF, false, vmlinux + " absent (kernel built without CONFIG_DEBUG_INFO_BTF):"
+                        + " the verdict's CO-RE reads of struct tcp_sock (flow control) need it, so the load will fail");
     }
 
     private static Check capabilities() {
@@ -110,13 +110,17 @@ public final class SockmapSupport {
             return new Check(CAPABILITIES, false, "cannot read /proc/self/status: " + e.getMessage());
         }
         boolean bpf = has(effective, CAP_BPF) || has(effective, CAP_SYS_ADMIN);
+        // The verdict reads the peer's struct tcp_sock (flow control) through a BTF pointer,
+        // which the verifier allows only with CAP_PERFMON (measured: EINVAL at load without it).
+        boolean perfmon = has(effective, CAP_PERFMON) || has(effective, CAP_SYS_ADMIN);
         boolean netAdmin = has(effective, CAP_NET_ADMIN) || has(effective, CAP_SYS_ADMIN);
-        String held = "CAP_BPF " + yesNo(has(effective, CAP_BPF)) + ", CAP_NET_ADMIN "
-                + yesNo(has(effective, CAP_NET_ADMIN)) + ", CAP_SYS_ADMIN " + yesNo(has(effective, CAP_SYS_ADMIN));
-        return bpf && netAdmin
+        String held = "CAP_BPF " + yesNo(has(effective, CAP_BPF)) + ", CAP_PERFMON " + yesNo(has(effective, CAP_PERFMON))
+                + ", CAP_NET_ADMIN " + yesNo(has(effective, CAP_NET_ADMIN))
+                + ", CAP_SYS_ADMIN " + yesNo(has(effective, CAP_SYS_ADMIN));
+        return bpf && perfmon && netAdmin
                 ? new Check(CAPABILITIES, true, held)
-                : new Check(CAPABILITIES, false, held + ": sk_skb programs and SOCKHASH maps need CAP_BPF and"
-                        + " CAP_NET_ADMIN (or CAP_SYS_ADMIN); " + GRANT);
+                : new Check(CAPABILITIES, false, held + ": the sk_skb program and SOCKHASH maps need CAP_BPF,"
+                        + " CAP_PERFMON and CAP_NET_ADMIN (or CAP_SYS_ADMIN); " + GRANT);
     }
 
     private static Check unprivilegedBpf() {
@@ -128,8 +132,8 @@ public final class SockmapSupport {
         }
         // sk_skb programs always need privileges, so the sysctl matters only for a process without them.
         if (privileged() || value.equals("0")) {
-            return new Check(UNPRIVILEGED_BPF, true, value + " (no obstacle: sk_skb programs need CAP_BPF and"
-                    + " CAP_NET_ADMIN whatever its value)");
+            return new Check(UNPRIVILEGED_BPF, true, value + " (no obstacle: sk_skb programs need CAP_BPF,"
+                    + " CAP_PERFMON and CAP_NET_ADMIN whatever its value)");
         }
         return new Check(UNPRIVILEGED_BPF, false, value + ": this process may not use bpf() at all; " + GRANT);
     }
