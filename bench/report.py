@@ -143,7 +143,8 @@ def topology_section(name, res, profile, targets):
                 continue
             row = [ratio(res, m, f, r) if not (r == "direct" and m[0].startswith("mem") and "slab" not in m[1]
                                                and "sockmem" not in m[1]) else "" for f, r in cols]
-            out.append(f"| {label(m, profile)} | " + " | ".join(row) + " |")
+            if any(c not in ("", "–") for c in row):
+                out.append(f"| {label(m, profile)} | " + " | ".join(row) + " |")
     unavailable = [(t, res["targets"][t]["reason"]) for t in targets if t in res["targets"]
                    and not res["targets"][t]["available"]]
     notes = [(t, res["targets"][t]["note"]) for t in targets if res["targets"].get(t, {}).get("note")
