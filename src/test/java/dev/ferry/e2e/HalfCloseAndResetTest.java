@@ -101,6 +101,33 @@ class HalfCloseAndResetTest {
         }
     }
 
+    /**
+     * A client that half-closed and then resets: the FIN has been seen already, and the reset must
+     * still reach the backend, which is writing towards the client.
+     */
+    @Test
+    void aResetAfterAHalfCloseResetsTheBackend() throws Exception {
+        try (TestBackend backend = new TestBackend(socket -> {
+                 assertEquals(-1, socket.getInputStream().read(), "the client's FIN arrives first");
+                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                 return assertThrows(SocketException.class, () -> {
+                     while (System.nanoTime() < deadline) {
+                         socket.getOutputStream().write(new byte[1024]);
+                         Thread.sleep(20);
+                     }
+                 }, "the backend went on writing for 20 s after the client's reset");
+             });
+             FerryHarness ferry = FerryHarness.catchAllOn(plane, backend.endpoint())) {
+            Socket client = ferry.connect();
+            client.shutdownOutput();
+            client.getInputStream().readNBytes(1024);  // the backend is writing through Ferry
+            client.setSoLinger(true, 0);
+            client.close();
+            SocketException reset = backend.nextResult(30);
+            assertTrue(reset.getMessage().contains("reset") || reset.getMessage().contains("pipe"), reset.getMessage());
+        }
+    }
+
     @Test
     void aBackendResetResetsTheClient() throws Exception {
         try (TestBackend backend = new TestBackend(socket -> {

@@ -1,5 +1,6 @@
 package dev.ferry.dataplane.copy;
 
+import dev.ferry.dataplane.EpollInterest;
 import dev.ferry.handoff.DataPlane;
 import dev.ferry.handoff.ProxiedConnection;
 import io.netty.channel.Channel;

@@ -1,6 +1,7 @@
 package dev.ferry.dataplane.sockmap;
 
 import dev.ferry.bpf.BpfException;
+import dev.ferry.dataplane.EpollInterest;
 import dev.ferry.handoff.ConnectionEnd;
 import dev.ferry.handoff.ProxiedConnection;
 import dev.ferry.sys.Sockets;
@@ -101,8 +102,10 @@ final class SockmapPair {
         }
         inserted = true;
         client.channel.pipeline().addLast("sockmap-watch", new Watcher(client));
+        EpollInterest.keepRegistered(client.channel);
         if (backend != client) {
             backend.channel.pipeline().addLast("sockmap-watch", new Watcher(backend));
+            EpollInterest.keepRegistered(backend.channel);
         }
         scheduleIdleCheck();
     }

@@ -1,4 +1,4 @@
-package dev.ferry.dataplane.copy;
+package dev.ferry.dataplane;
 
 import io.netty.channel.Channel;
 import io.netty.channel.epoll.EpollIoOps;
@@ -26,8 +26,12 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * A FIN that Netty saw before the handoff (while the first packet was read) still makes it read the
  * rest at once, at most what the socket's receive buffer held.
+ *
+ * <p>The sockmap plane needs only the first: its channels wait with EPOLLRDHUP alone, which Netty
+ * clears once the FIN is seen; without EPOLLERR the set would then be empty, the descriptor would
+ * leave epoll, and a later reset of that half-closed socket would go unnoticed.
  */
-final class EpollInterest {
+public final class EpollInterest {
     private static final Logger LOG = LoggerFactory.getLogger(EpollInterest.class);
     private static final MethodHandle SET_FLAG = flagMethod("setFlag");
     private static final MethodHandle CLEAR_FLAG = flagMethod("clearFlag");
@@ -48,8 +52,20 @@ final class EpollInterest {
         }
     }
 
+    /** For the sockmap plane; call on the channel's event loop. */
+    public static void keepRegistered(Channel channel) {
+        if (SET_FLAG == null || !(channel instanceof EpollSocketChannel)) {
+            return;
+        }
+        try {
+            SET_FLAG.invokeExact(channel, EpollIoOps.EPOLLERR.value());
+        } catch (Throwable e) {
+            LOG.debug("cannot adjust the interest set of {}: {}", channel, e.toString());
+        }
+    }
+
     /** Call on the channel's event loop, before the plane starts reading. */
-    static void forCopy(Channel channel) {
+    public static void forCopy(Channel channel) {
         if (SET_FLAG == null || CLEAR_FLAG == null || !(channel instanceof EpollSocketChannel)) {
             return;
         }
