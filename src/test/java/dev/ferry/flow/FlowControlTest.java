@@ -60,13 +60,10 @@ class FlowControlTest {
         ThrottledReader reader = new ThrottledReader(SLOW);
         long otherWay = 256 * MIB;
         try (TestBackend backend = new TestBackend(socket -> {
-                 CompletableFuture<Void> downstream = CompletableFuture.runAsync(() -> {
-                     try {
-                         HashPeer.send(socket, 8, otherWay);
-                     } catch (Exception e) {
-                         throw new RuntimeException(e);
-                     }
-                 }, VIRTUAL);
+                 CompletableFuture<Void> downstream = async(() -> {
+                     HashPeer.send(socket, 8, otherWay);
+                     return null;
+                 });
                  HashPeer.Received received = reader.read(socket.getInputStream());
                  downstream.get();
                  return received;
@@ -77,22 +74,10 @@ class FlowControlTest {
             long before = HostMemory.availableBytes();
             long maxGap = 0;
             HashPeer.Received sent;
-            CompletableFuture<HashPeer.Received> downstream = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return HashPeer.receive(client.getInputStream());
-                } catch (Exception e) {
-                    throw new RuntimeException(e);
-                }
-            }, VIRTUAL);
+            CompletableFuture<HashPeer.Received> downstream = async(() -> HashPeer.receive(client.getInputStream()));
             CompletableFuture<HashPeer.Received> writing;
             try (HostMemory.LowWatermark memory = new HostMemory.LowWatermark()) {
-                writing = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        return writer.write(client, 7, 20_000);
-                    } catch (Exception e) {
-                        throw new RuntimeException(e);
-                    }
-                }, VIRTUAL);
+                writing = async(() -> writer.write(client, 7, 20_000));
                 // Time-based: a write blocked by the closed window may outlast the writer's 20 s.
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                 while (System.nanoTime() < deadline) {
@@ -124,13 +109,7 @@ class FlowControlTest {
             long before = HostMemory.availableBytes();
             long maxGap = 0;
             try (HostMemory.LowWatermark memory = new HostMemory.LowWatermark()) {
-                CompletableFuture<HashPeer.Received> reading = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        return reader.read(client.getInputStream());
-                    } catch (Exception e) {
-                        throw new RuntimeException(e);
-                    }
-                }, VIRTUAL);
+                CompletableFuture<HashPeer.Received> reading = async(() -> reader.read(client.getInputStream()));
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                 while (System.nanoTime() < deadline) {
                     maxGap = Math.max(maxGap, writer.sent() - reader.received());
@@ -176,6 +155,17 @@ class FlowControlTest {
             release.countDown();
             assertEquals(EMPTY, ferry.awaitEmptyMaps(Duration.ofSeconds(20)));
         }
+    }
+
+    /** Runs a blocking peer on a thread of its own. */
+    private static <T> CompletableFuture<T> async(java.util.concurrent.Callable<T> body) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return body.call();
+            } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, VIRTUAL);
     }
 
     @FunctionalInterface
@@ -231,15 +221,11 @@ class FlowControlTest {
                     Socket client = ferry.connect();
                     clients.add(client);
                     long seed = 100 + i;
-                    writers.add(CompletableFuture.supplyAsync(() -> {
-                        try {
-                            HashPeer.send(client, seed, PER_CONNECTION);
-                            client.shutdownOutput();
-                            return new HashPeer.Received(PER_CONNECTION, RandomStream.sha256(seed, PER_CONNECTION));
-                        } catch (Exception e) {
-                            throw new RuntimeException(e);
-                        }
-                    }, VIRTUAL));
+                    writers.add(async(() -> {
+                        HashPeer.send(client, seed, PER_CONNECTION);
+                        client.shutdownOutput();
+                        return new HashPeer.Received(PER_CONNECTION, RandomStream.sha256(seed, PER_CONNECTION));
+                    }));
                 }
                 List<HashPeer.Received> sent = new ArrayList<>();
                 for (CompletableFuture<HashPeer.Received> writer : writers) {
