@@ -72,18 +72,14 @@ class FlowControlTest {
              Socket client = ferry.connect()) {
             TimedWriter writer = new TimedWriter();
             long before = HostMemory.availableBytes();
-            long maxGap = 0;
+            long maxGap;
             HashPeer.Received sent;
             CompletableFuture<HashPeer.Received> downstream = async(() -> HashPeer.receive(client.getInputStream()));
             CompletableFuture<HashPeer.Received> writing;
             try (HostMemory.LowWatermark memory = new HostMemory.LowWatermark()) {
                 writing = async(() -> writer.write(client, 7, 20_000));
                 // Time-based: a write blocked by the closed window may outlast the writer's 20 s.
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-                while (System.nanoTime() < deadline) {
-                    maxGap = Math.max(maxGap, writer.sent() - reader.received());
-                    Thread.sleep(100);
-                }
+                maxGap = largestGap(writer, reader, 20);
                 long drop = before - memory.lowest();
                 System.out.printf("slow backend: client sent %d MB in 20 s, backend read %d MB; max gap %d MB; MemAvailable fell %d MB%n",
                         writer.sent() / 1_000_000, reader.received() / 1_000_000, maxGap / 1_000_000, drop / 1_000_000);
@@ -107,14 +103,10 @@ class FlowControlTest {
              Socket client = ferry.connect()) {
             ThrottledReader reader = new ThrottledReader(SLOW);
             long before = HostMemory.availableBytes();
-            long maxGap = 0;
+            long maxGap;
             try (HostMemory.LowWatermark memory = new HostMemory.LowWatermark()) {
                 CompletableFuture<HashPeer.Received> reading = async(() -> reader.read(client.getInputStream()));
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-                while (System.nanoTime() < deadline) {
-                    maxGap = Math.max(maxGap, writer.sent() - reader.received());
-                    Thread.sleep(100);
-                }
+                maxGap = largestGap(writer, reader, 20);
                 long drop = before - memory.lowest();
                 System.out.printf("slow client: backend sent %d MB, client read %d MB; max gap %d MB; MemAvailable fell %d MB%n",
                         writer.sent() / 1_000_000, reader.received() / 1_000_000, maxGap / 1_000_000, drop / 1_000_000);
@@ -155,6 +147,17 @@ class FlowControlTest {
             release.countDown();
             assertEquals(EMPTY, ferry.awaitEmptyMaps(Duration.ofSeconds(20)));
         }
+    }
+
+    /** How far the writer ran ahead of the reader at most, sampled every 100 ms for {@code seconds}. */
+    private static long largestGap(TimedWriter writer, ThrottledReader reader, int seconds) throws InterruptedException {
+        long largest = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < deadline) {
+            largest = Math.max(largest, writer.sent() - reader.received());
+            Thread.sleep(100);
+        }
+        return largest;
     }
 
     /** Runs a blocking peer on a thread of its own. */
