@@ -1,5 +1,6 @@
 package dev.ferry;
 
+import dev.ferry.accept.EventLoops;
 import dev.ferry.accept.Routing;
 import dev.ferry.admin.AdminServer;
 import dev.ferry.config.FerryConfig;
@@ -74,7 +75,7 @@ public final class Ferry implements AutoCloseable {
             if (routing != null) {
                 routing.close();
             }
-            group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+            EventLoops.shutDown(group);
             planes.close();
             throw e;
         }
@@ -175,7 +176,7 @@ public final class Ferry implements AutoCloseable {
         }
         steps.add(routing::close);
         // Closing the loops closes every channel, and each pair removes its own map entries on close.
-        steps.add(() -> group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly());
+        steps.add(() -> EventLoops.shutDown(group));
         steps.add(planes::close);
         RuntimeException failure = null;
         for (Runnable step : steps) {

@@ -1,5 +1,6 @@
 package dev.ferry.echo;
 
+import dev.ferry.accept.EventLoops;
 import dev.ferry.config.FlowConfig;
 import dev.ferry.dataplane.copy.CopyDataPlane;
 import dev.ferry.dataplane.sockmap.SockmapDataPlane;
@@ -19,7 +20,6 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@code ferry echo}: every accepted socket becomes its own sockmap peer, so the kernel echoes each
@@ -68,7 +68,7 @@ public final class EchoServer implements AutoCloseable {
                     .bind(listen).sync().channel();
             return new EchoServer(kernel, group, server, stats);
         } catch (Exception | Error e) {
-            group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+            EventLoops.shutDown(group);
             kernel.close();
             throw e;
         }
@@ -89,7 +89,7 @@ public final class EchoServer implements AutoCloseable {
     @Override
     public void close() {
         serverChannel.close().syncUninterruptibly();
-        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        EventLoops.shutDown(group);
         kernel.close();
     }
 }

@@ -427,8 +427,10 @@ final class SockmapPair {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            LOG.debug("{}: channel closed", side.resetEnd.label());
-            end(side.resetEnd, true);
+            // Closed by the event loop when Ferry stops, else by the peer or an error.
+            boolean stopping = ctx.channel().eventLoop().isShuttingDown();
+            LOG.debug("{}: channel closed", stopping ? ConnectionEnd.SHUTDOWN.label() : side.resetEnd.label());
+            end(stopping ? ConnectionEnd.SHUTDOWN : side.resetEnd, true);
             ctx.fireChannelInactive();
         }
     }
