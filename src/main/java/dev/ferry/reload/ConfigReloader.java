@@ -4,6 +4,7 @@ import dev.ferry.config.ConfigException;
 import dev.ferry.config.ConfigLoader;
 import dev.ferry.config.FerryConfig;
 import dev.ferry.stats.Stats;
+import dev.ferry.sys.Signals;
 import java.io.IOException;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.Method;
@@ -166,6 +167,9 @@ public final class ConfigReloader implements AutoCloseable {
      * reflectively so that the build needs no internal API; without it, file changes still reload.
      */
     private void handleSighup() {
+        if (Signals.stopIgnoring(Signals.SIGHUP)) {
+            LOG.info("SIGHUP was ignored in this process (started under nohup?); it reloads the configuration now");
+        }
         try {
             Class<?> signalClass = Class.forName("sun.misc.Signal");
             Class<?> handlerClass = Class.forName("sun.misc.SignalHandler");
