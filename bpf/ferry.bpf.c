@@ -9,9 +9,10 @@
  * Flow control (docs/flow-control.md): the kernel queues redirected data
  * without limit, so the verdict redirects only while the bytes in flight
  * towards the peer (sent its way, not yet in its send queue, which TCP
- * bounds itself) stay under the connection's limit. Above it, the verdict passes the bytes to the
+ * bounds itself) fit the connection's limit and the room in the peer's send
+ * buffer. Otherwise the verdict passes the bytes to the
  * source socket itself, where they are charged to its receive buffer and TCP
- * closes the sender's window; user space drains them to the peer with
+ * closes the sender's window; user space moves them to the peer with
  * ordinary backpressure. It keeps passing until user space has written every
  * passed byte, so the stream stays in order.
  */
@@ -103,22 +104,24 @@ struct {
  * Whether redirecting len more bytes would queue too much towards the peer.
  *
  * In flight are the bytes sent towards the peer that have not entered its
- * send queue yet: they wait in the peer's psock backlog, which nothing bounds
- * (the send queue itself is bounded by TCP's send buffer). What entered the
- * queue is bytes_acked plus the unacknowledged rest (write_seq - snd_una),
- * the sum user space takes from TCP_INFO and SIOCOUTQ for peer_send_base.
- * While the peer's send buffer is at least half full (psock's own
- * sock_writeable() test), the backlog waits on the peer's far end and the
- * limit applies; while the peer has room, a backlog is only the psock worker
- * catching up, and four times the limit is allowed, so that a burst does not
- * move a fast stream into user space.
+ * send queue yet: they wait in the peer's psock queue, which nothing bounds.
+ * What entered the send queue is bytes_acked plus the unacknowledged rest
+ * (write_seq - snd_una), the sum user space takes from TCP_INFO and SIOCOUTQ
+ * for peer_send_base.
+ *
+ * Two limits. The connection's max_in_flight bounds that queue. And the
+ * queue may only hold what the peer's send buffer has room for right now:
+ * a redirected skb that has to wait for room blocks the peer's psock queue,
+ * and the peer's own held bytes, which the kernel queues behind it when that
+ * queue is not empty, would wait there uncharged, with the peer's receive
+ * window wide open (docs/flow-control.md, fact 6).
  */
 static bool too_much_in_flight(struct conn *c, __u64 drained_bytes, __u32 len)
 {
 	struct bpf_sock *peer;
 	struct tcp_sock *tp;
-	__u64 sent, enqueued, in_flight, limit;
-	bool peer_busy;
+	__u64 sent, enqueued, in_flight, room;
+	__s64 free;
 
 	peer = bpf_map_lookup_elem(&sock_targets, &c->peer_cookie);
 	if (!peer)
@@ -129,24 +132,32 @@ static bool too_much_in_flight(struct conn *c, __u64 drained_bytes, __u32 len)
 		return false;
 	}
 	enqueued = tp->bytes_acked + (__u32)(tp->write_seq - tp->snd_una);
-	peer_busy = (__u64)tp->inet_conn.icsk_inet.sk.sk_wmem_queued * 2 >=
-		    (__u64)tp->inet_conn.icsk_inet.sk.sk_sndbuf;
+	free = (__s64)tp->inet_conn.icsk_inet.sk.sk_sndbuf -
+	       (__s64)tp->inet_conn.icsk_inet.sk.sk_wmem_queued;
 	bpf_sk_release(peer);
 
+	room = free > 0 ? (__u64)free : 0;
+	if (room > c->max_in_flight)
+		room = c->max_in_flight;
 	sent = c->peer_send_base + c->redirected_bytes + drained_bytes;
 	in_flight = sent > enqueued ? sent - enqueued : 0;
-	limit = peer_busy ? c->max_in_flight : 4 * c->max_in_flight;
-	return in_flight + len > limit;
+	return in_flight + len > room;
 }
 
-static int hold(struct __sk_buff *skb, struct conn *c, __u64 cookie)
+/*
+ * Passes the skb to the source socket. A hold is announced when it starts,
+ * and again when user space had caught up with the previous one (it stops
+ * watching then), so that every held byte has someone to move it.
+ */
+static int hold(struct __sk_buff *skb, struct conn *c, __u64 cookie, __u64 drained_bytes)
 {
 	struct hold_event *event;
+	bool announce = !c->held || c->passed_bytes == drained_bytes;
 
 	__sync_fetch_and_add(&c->passed_bytes, skb->len);
-	if (c->held)
-		return SK_PASS;
 	c->held = 1;
+	if (!announce)
+		return SK_PASS;
 	event = bpf_ringbuf_reserve(&hold_events, sizeof(*event), 0);
 	if (!event)
 		return SK_PASS;	/* user space also finds held sockets when a peer ends */
@@ -186,9 +197,9 @@ int ferry_verdict(struct __sk_buff *skb)
 		d = bpf_map_lookup_elem(&drained, &cookie);
 		drained_bytes = d ? d->bytes : 0;
 		if (c->held && c->passed_bytes != drained_bytes)
-			return hold(skb, c, cookie);	/* keep order behind what user space holds */
+			return hold(skb, c, cookie, drained_bytes);	/* keep order behind what user space holds */
 		if (too_much_in_flight(c, drained_bytes, skb->len))
-			return hold(skb, c, cookie);
+			return hold(skb, c, cookie, drained_bytes);
 		c->held = 0;
 	}
 

@@ -20,7 +20,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -52,16 +51,13 @@ class FlowControlTest {
 
     /** A backend reading ~400 KB/s, a client writing flat out for 20 s, a stream the other way meanwhile. */
     @Test
-    @Disabled("Flow control (off by default, issue 3 open) fails this: while the client's bytes are held, the"
-            + " stream the other way stalls and piles up in the kernel (MemAvailable -250 to -330 MB with 256 MiB"
-            + " the other way, 16 MiB of it not through in 20 s), because held bytes the client socket cannot take"
-            + " yet wait in the same psock queue ahead of the bytes redirected to it (docs/flow-control.md)")
     void aSlowBackendHoldsTheClientBackWithBoundedMemory() throws Exception {
         ThrottledReader reader = new ThrottledReader(SLOW);
         long otherWay = 256 * MIB;
         try (TestBackend backend = new TestBackend(socket -> {
                  CompletableFuture<Void> downstream = async(() -> {
                      HashPeer.send(socket, 8, otherWay);
+                     socket.shutdownOutput();
                      return null;
                  });
                  HashPeer.Received received = reader.read(socket.getInputStream());
@@ -121,16 +117,16 @@ class FlowControlTest {
     /**
      * 100 connections to a backend that accepts and never reads: the kernel no longer queues
      * without limit (KERNEL-NOTES fact 4: 2 GB in 6 s for one connection). Each connection costs
-     * at most four times max_in_flight beyond what the same clients cost talking to the backend
-     * directly: the limit itself, plus the sockets' own buffers (what Ferry's receive buffer held
-     * when the hold began, and the send buffer the client grew while Ferry read eagerly). The
+     * at most two and a half times max_in_flight beyond what the same clients cost talking to the
+     * backend directly: Ferry's own socket buffers, the send buffer towards the backend (TCP grows
+     * it to 4 MiB) and the receive buffer holding the client's bytes (measured 5-6 MB together). The
      * issue's stricter bound, direct plus max_in_flight alone, is not met: docs/flow-control.md.
      */
     @Test
-    void stalledBackendsCostAtMostFourTimesTheLimitEach() throws Exception {
+    void stalledBackendsCostAtMostTwoAndAHalfTimesTheLimitEach() throws Exception {
         int connections = 100;
         CountDownLatch release = new CountDownLatch(1);
-        long perConnection = 4 * 4 * MIB;
+        long perConnection = 10 * MIB;
         try (TestBackend backend = new TestBackend(socket -> {
                  release.await();
                  return null;

@@ -4,6 +4,8 @@ import dev.ferry.bpf.BpfException;
 import dev.ferry.dataplane.EpollInterest;
 import dev.ferry.handoff.ConnectionEnd;
 import dev.ferry.handoff.ProxiedConnection;
+import dev.ferry.sys.Errno;
+import dev.ferry.sys.SocketIo;
 import dev.ferry.sys.Sockets;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
@@ -17,6 +19,8 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.UnixChannel;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -32,10 +36,10 @@ import org.slf4j.LoggerFactory;
  *   <li>The end of a stream (KERNEL-NOTES fact 6): when a source sends its FIN, the target's output
  *       is shut down only once every byte the source received was forwarded and every forwarded
  *       byte has entered the target's send queue.</li>
- *   <li>Held bytes (flow control): above the in-flight limit the verdict passes a source's bytes
- *       to the source socket itself, where TCP's window holds the sender back. This class reads
- *       them and writes them to the target, but only after every byte redirected before them has
- *       entered the target, and tells the verdict how far it got so that it can redirect again.</li>
+ *   <li>Held bytes (flow control): when the peer cannot take more, the verdict passes a source's
+ *       bytes to the source socket itself, where TCP's window holds the sender back. This class
+ *       moves them to the target, but only after every byte redirected before them has entered
+ *       the target, and tells the verdict how far it got so that it can redirect again.</li>
  * </ul>
  * The counters: the verdict's redirected and passed bytes; TCP_INFO's bytes_received on the
  * source; bytes_acked plus SIOCOUTQ on the target for what entered it.
@@ -44,8 +48,12 @@ final class SockmapPair {
     private static final Logger LOG = LoggerFactory.getLogger(SockmapPair.class);
     private static final SockmapKernel.ConnCounters NOTHING_YET = new SockmapKernel.ConnCounters(0, 0, 0, 0, 0, false);
     private static final long MAX_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
-    /** Held bytes read but not yet written stay under this; beyond it reading pauses. */
-    private static final int MAX_PENDING_BYTES = 256 * 1024;
+    /** Held bytes moved per recv and send; a pass moves at most {@link #CHUNKS_PER_PASS} of them. */
+    private static final int HELD_CHUNK = 128 * 1024;
+    private static final int CHUNKS_PER_PASS = 16;
+    /** One scratch buffer per event loop thread: held bytes stay in it only within one pass. */
+    private static final ThreadLocal<MemorySegment> HELD_SCRATCH =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(HELD_CHUNK));
     /**
      * A held source's receive buffer: small, so that TCP closes the sender's window soon instead
      * of letting autotuning grow the buffer that holds the bytes the peer cannot take yet.
@@ -119,7 +127,12 @@ final class SockmapPair {
     private void checkIdle() {
         long forwarded = 0;
         for (Direction direction : directions) {
-            forwarded += counters(direction.source).redirectedBytes() + direction.userWritten;
+            SockmapKernel.ConnCounters counters = counters(direction.source);
+            forwarded += counters.redirectedBytes() + direction.userWritten;
+            if (counters.passedBytes() > direction.userWritten && !direction.drainScheduled) {
+                // Held bytes nobody is moving: their hold event was lost (a full ring buffer).
+                drainHeld(direction, 0);
+            }
         }
         long now = System.nanoTime();
         if (forwarded != lastForwarded) {
@@ -134,7 +147,7 @@ final class SockmapPair {
         return kernel.counters(source.cookie).orElse(NOTHING_YET);
     }
 
-    /** The verdict started holding the source's bytes: read them, to forward them in order. */
+    /** The verdict started holding the source's bytes: move them, in order, to the target. */
     private void startDraining(Direction direction) {
         if (ended || direction.eof) {
             return;
@@ -148,16 +161,124 @@ final class SockmapPair {
             socketStateUnreadable(direction, e);
             return;
         }
-        direction.source.channel.config().setAutoRead(true);
+        drainHeld(direction, 0);
     }
 
-    /** Bytes the verdict held, now read from the source socket. */
+    /**
+     * Moves held bytes from the source to the target: peek, send, publish how far user space got
+     * ({@code drained}), and only then consume them. The source's window reopens only after the
+     * verdict can see that user space has caught up, so the next bytes the sender pushes can take
+     * the kernel path again instead of queueing behind the held ones.
+     *
+     * <p>Until every byte redirected before the held ones has entered the target, nothing is sent:
+     * the held bytes would overtake them. When the target is full, the rest of the chunk is consumed
+     * and handed to Netty, which writes it when there is room and then resumes here.
+     */
+    private void drainHeld(Direction direction, int attempt) {
+        direction.drainScheduled = false;
+        if (ended || direction.writing || direction.pending.isReadable()) {
+            return;  // a write in progress resumes draining when it completes
+        }
+        MemorySegment scratch = HELD_SCRATCH.get();
+        long readBefore = direction.userRead;
+        try {
+            if (direction.target.enqueuedSinceBaseline()
+                    < counters(direction.source).redirectedBytes() + direction.userWritten) {
+                scheduleDrain(direction, attempt + 1);
+                return;
+            }
+            for (int chunk = 0; chunk < CHUNKS_PER_PASS; chunk++) {
+                long peeked = SocketIo.receive(direction.source.fd, scratch, SocketIo.MSG_PEEK);
+                if (peeked == -Errno.EAGAIN || peeked == 0) {
+                    break;
+                }
+                if (peeked < 0) {
+                    throw new IOException("recv (peek) failed: " + Errno.describe((int) -peeked));
+                }
+                if (direction.userRead + peeked > counters(direction.source).passedBytes()) {
+                    readPastTheVerdict(direction, counters(direction.source));
+                    return;
+                }
+                long sent = SocketIo.send(direction.target.fd, scratch.asSlice(0, peeked));
+                if (sent < 0 && sent != -Errno.EAGAIN) {
+                    LOG.debug("{}: send failed: {}", direction.target.resetEnd.label(), Errno.describe((int) -sent));
+                    end(direction.target.resetEnd, true);
+                    return;
+                }
+                sent = Math.max(0, sent);
+                if (sent > 0) {
+                    direction.userWritten += sent;
+                    kernel.setDrained(direction.source.cookie, direction.userWritten);
+                }
+                consume(direction, scratch.asSlice(0, peeked));
+                if (sent < peeked) {
+                    // The target is full: Netty waits for room, writes the rest and calls afterHeldBytesWritten.
+                    ByteBuf rest = direction.source.channel.alloc().directBuffer((int) (peeked - sent));
+                    rest.writeBytes(scratch.asSlice(sent, peeked - sent).asByteBuffer());
+                    direction.pending.addComponent(true, rest);
+                    flush(direction, 0);
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            socketStateUnreadable(direction, e);
+            return;
+        }
+        SockmapKernel.ConnCounters counters = counters(direction.source);
+        if (direction.userWritten < counters.passedBytes()) {
+            // More was held: still queued for the source socket, or a pass ended at its chunk limit.
+            scheduleDrain(direction, direction.userRead > readBefore ? 0 : attempt + 1);
+            return;
+        }
+        // Caught up: the kernel forwards again, and a new hold announces itself.
+        if (direction.receiveBufferBeforeHold != 0) {
+            try {
+                Sockets.setReceiveBuffer(direction.source.fd, direction.receiveBufferBeforeHold);
+                direction.receiveBufferBeforeHold = 0;
+            } catch (IOException e) {
+                socketStateUnreadable(direction, e);
+                return;
+            }
+        }
+        if (direction.eof) {
+            drain(direction, 0);
+        }
+    }
+
+    /** Consumes exactly the bytes peeked into {@code peeked}, which recv writes over with themselves. */
+    private void consume(Direction direction, MemorySegment peeked) throws IOException {
+        long remaining = peeked.byteSize();
+        while (remaining > 0) {
+            long taken = SocketIo.receive(direction.source.fd,
+                    peeked.asSlice(peeked.byteSize() - remaining, remaining), 0);
+            if (taken <= 0) {
+                throw new IOException("recv of peeked bytes returned " + (taken == 0 ? "end of stream"
+                        : Errno.describe((int) -taken)));
+            }
+            remaining -= taken;
+        }
+        direction.userRead += peeked.byteSize();
+    }
+
+    private void scheduleDrain(Direction direction, int attempt) {
+        if (direction.drainScheduled) {
+            return;
+        }
+        direction.drainScheduled = true;
+        retryLater(direction.source, attempt, () -> drainHeld(direction, attempt));
+    }
+
+    private void readPastTheVerdict(Direction direction, SockmapKernel.ConnCounters counters) {
+        LOG.error("listener {}: cluster {}: {} redirect failure(s), {} byte(s) read past the verdict; resetting",
+                connection.listener(), connection.cluster(), counters.redirectFailures(),
+                Math.max(0, direction.userRead - counters.passedBytes()));
+        end(ConnectionEnd.FORWARDING_ERROR, true);
+    }
+
+    /** Bytes the verdict held that Netty read itself: it reads to the end once the FIN is in. */
     private void heldBytesRead(Direction direction, ByteBuf bytes) {
         direction.userRead += bytes.readableBytes();
         direction.pending.addComponent(true, bytes);
-        if (direction.pending.readableBytes() >= MAX_PENDING_BYTES) {
-            direction.source.channel.config().setAutoRead(false);
-        }
         flush(direction, 0);
     }
 
@@ -202,23 +323,10 @@ final class SockmapPair {
         }
         if (direction.pending.isReadable()) {
             flush(direction, 0);
-            return;
-        }
-        if (direction.eof) {
+        } else if (direction.eof) {
             drain(direction, 0);
-            return;
-        }
-        SockmapKernel.ConnCounters counters = counters(direction.source);
-        boolean caughtUp = !counters.held() && counters.passedBytes() == direction.userWritten;
-        // Caught up: the kernel forwards again, and a new hold will announce itself.
-        direction.source.channel.config().setAutoRead(!caughtUp);
-        if (caughtUp && direction.receiveBufferBeforeHold != 0) {
-            try {
-                Sockets.setReceiveBuffer(direction.source.fd, direction.receiveBufferBeforeHold);
-                direction.receiveBufferBeforeHold = 0;
-            } catch (IOException e) {
-                socketStateUnreadable(direction, e);
-            }
+        } else {
+            drainHeld(direction, 0);
         }
     }
 
@@ -230,10 +338,7 @@ final class SockmapPair {
         try {
             SockmapKernel.ConnCounters counters = counters(direction.source);
             if (counters.redirectFailures() > 0 || direction.userRead > counters.passedBytes()) {
-                LOG.error("listener {}: cluster {}: {} redirect failure(s), {} byte(s) read past the verdict; resetting",
-                        connection.listener(), connection.cluster(), counters.redirectFailures(),
-                        Math.max(0, direction.userRead - counters.passedBytes()));
-                end(ConnectionEnd.FORWARDING_ERROR, true);
+                readPastTheVerdict(direction, counters);
                 return;
             }
             if (direction.delivered(counters)) {
@@ -250,6 +355,10 @@ final class SockmapPair {
             return;
         }
         if (!direction.writing && !direction.pending.isReadable()) {
+            if (counters(direction.source).passedBytes() > direction.userRead) {
+                // Held bytes the FIN overtook on their way to the source socket: move them first.
+                scheduleDrain(direction, 0);
+            }
             retryLater(direction.source, attempt, () -> drain(direction, attempt + 1));
         }
     }
@@ -353,6 +462,8 @@ final class SockmapPair {
         long userWritten;
         /** While held: the source's receive buffer before it was made small, to restore after. */
         int receiveBufferBeforeHold;
+        /** A {@link #drainHeld} pass is scheduled. */
+        boolean drainScheduled;
         boolean writing;
         boolean eof;
         boolean shut;
