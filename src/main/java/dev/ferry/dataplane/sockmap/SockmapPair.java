@@ -47,6 +47,9 @@ import org.slf4j.LoggerFactory;
 final class SockmapPair {
     private static final Logger LOG = LoggerFactory.getLogger(SockmapPair.class);
     private static final SockmapKernel.ConnCounters NOTHING_YET = new SockmapKernel.ConnCounters(0, 0, 0, 0, 0, false);
+    /** Flow control at work: holds started, and bytes that crossed user space because of them. */
+    private static final String HOLDS = "ferry_sockmap_holds_total";
+    private static final String HELD_BYTES = "ferry_sockmap_held_bytes_total";
     private static final long MAX_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** Held bytes moved per recv and send; a pass moves at most {@link #CHUNKS_PER_PASS} of them. */
     private static final int HELD_CHUNK = 128 * 1024;
@@ -161,6 +164,7 @@ final class SockmapPair {
             socketStateUnreadable(direction, e);
             return;
         }
+        connection.stats().increment(HOLDS);
         drainHeld(direction, 0);
     }
 
@@ -207,8 +211,7 @@ final class SockmapPair {
                 }
                 sent = Math.max(0, sent);
                 if (sent > 0) {
-                    direction.userWritten += sent;
-                    kernel.setDrained(direction.source.cookie, direction.userWritten);
+                    heldBytesWritten(direction, sent);
                 }
                 consume(direction, scratch.asSlice(0, peeked));
                 if (sent < peeked) {
@@ -311,10 +314,16 @@ final class SockmapPair {
                 end(direction.target.resetEnd, true);
                 return;
             }
-            direction.userWritten += length;
-            kernel.setDrained(direction.source.cookie, direction.userWritten);
+            heldBytesWritten(direction, length);
             afterHeldBytesWritten(direction);
         });
+    }
+
+    /** Tells the verdict how far user space got, so that it can redirect again once it caught up. */
+    private void heldBytesWritten(Direction direction, long bytes) {
+        direction.userWritten += bytes;
+        kernel.setDrained(direction.source.cookie, direction.userWritten);
+        connection.stats().add(HELD_BYTES, bytes);
     }
 
     private void afterHeldBytesWritten(Direction direction) {
@@ -387,8 +396,6 @@ final class SockmapPair {
         long bytesToClient = backend == client ? bytesToBackend : counters(backend).redirectedBytes() + toClient.userWritten;
         for (Direction direction : directions) {
             direction.pending.release();
-            // Bytes the kernel held back and user space forwarded: how often flow control engaged.
-            connection.stats().add("ferry_sockmap_held_bytes_total", direction.userWritten);
         }
         for (Side side : backend == client ? List.of(client) : List.of(client, backend)) {
             if (reset && side.channel.isOpen()) {
