@@ -36,7 +36,7 @@ PROFILES = {
                   hold_big=0, big_topologies=(), warmup=False, quiet_wait=0),
 }
 
-TARGETS = ["direct", "ferry-sockmap", "ferry-splice", "ferry-copy", "haproxy"]
+TARGETS = ["direct", "ferry-sockmap", "ferry-sockmap-flow", "ferry-splice", "ferry-copy", "haproxy"]
 SCENARIOS = ["bulk1", "bulk8", "lat64", "lat16k", "conn", "mem"]
 SNI = "svc.bench.example"
 
@@ -44,7 +44,15 @@ SNI = "svc.bench.example"
 IPERF_PORT, SOCKPERF_PORT, TLS_PORT, HOLD_PORT0, HOLD_PORTS = 5201, 11111, 7000, 7100, 8
 # Each proxy gets a block: base+1 iperf, +2 sockperf, +3 tls, +4 hold, +9 Ferry's admin. The fresh
 # instance started for each memory measurement uses base+50 in the same way.
-PROXY_BASE = {"ferry-sockmap": 8000, "ferry-splice": 8100, "ferry-copy": 8200, "haproxy": 8300}
+PROXY_BASE = {"ferry-sockmap": 8000, "ferry-splice": 8100, "ferry-copy": 8200, "haproxy": 8300,
+              "ferry-sockmap-flow": 8400}
+# Ferry targets that differ from their plane's default configuration: sockmap with flow control on.
+FLOW = {"ferry-sockmap-flow": "4MiB"}
+
+
+def ferry_plane(target):
+    """The data plane a Ferry target runs: ferry-sockmap-flow is the sockmap plane."""
+    return target[len("ferry-"):].split("-", 1)[0]
 FRESH = 50
 WARM_CONNECTIONS = 500
 SERVICE_OFFSET = {"iperf": 1, "sockperf": 2, "tls": 3, "hold": 4}
@@ -258,6 +266,8 @@ def ferry_config(topo, target, plane, base=None):
     lines = []
     if plane:
         lines.append(f"dataplane: {plane}")
+    if target in FLOW:
+        lines.append(f"flow: {{ max_in_flight: {FLOW[target]} }}")
     lines += ["sockmap:", "  max_connections: 262144",
               "admin:", f"  address: {topo.proxy_admin_ip}:{base + 9}", "listeners:"]
     for service, cluster_routes in [("iperf", None), ("sockperf", None), ("tls", "sni"), ("hold", None)]:
@@ -357,8 +367,8 @@ class Bench:
         """Asks Ferry itself (validate) whether it accepts `dataplane: X` for each plane."""
         topo = Topology("loopback")
         for target in [t for t in TARGETS if t.startswith("ferry-")]:
-            plane = target.split("-", 1)[1]
-            path = os.path.join(self.work, f"probe-{plane}.yaml")
+            plane = ferry_plane(target)
+            path = os.path.join(self.work, f"probe-{target}.yaml")
             with open(path, "w") as f:
                 f.write(ferry_config(topo, target, plane))
             done = run([self.java, "--enable-native-access=ALL-UNNAMED", "-jar", self.jar, "validate", path],
@@ -807,7 +817,7 @@ def smoke_check(results, targets):
                 if not res["samples"].get(scenario, {}).get(target):
                     problems.append(f"{topo}/{target}: no {scenario} sample")
         for target, stats in res["ferry_stats"].items():
-            plane = target.split("-", 1)[1]
+            plane = ferry_plane(target)
             other = {p: n for p, n in stats["forwarded_by_plane"].items() if p != plane and n}
             if plane != "sockmap":  # the sockmap plane falls back to copy by design; the others must not
                 other.update({p: n for p, n in stats.get("ended_by_plane", {}).items() if p != plane and n})

@@ -11,9 +11,10 @@ import os
 import statistics
 import sys
 
-TARGET_LABEL = {"direct": "direct", "ferry-sockmap": "Ferry sockmap", "ferry-splice": "Ferry splice",
+TARGET_LABEL = {"direct": "direct", "ferry-sockmap": "Ferry sockmap",
+                "ferry-sockmap-flow": "Ferry sockmap, flow control 4MiB", "ferry-splice": "Ferry splice",
                 "ferry-copy": "Ferry copy", "haproxy": "HAProxy"}
-COLOR = {"direct": "#888888", "ferry-sockmap": "#1f77b4", "ferry-splice": "#17becf",
+COLOR = {"direct": "#888888", "ferry-sockmap": "#1f77b4", "ferry-sockmap-flow": "#2ca02c", "ferry-splice": "#17becf",
          "ferry-copy": "#9467bd", "haproxy": "#d62728"}
 
 # (scenario, field, label, unit scale, decimals, better)

@@ -1,6 +1,7 @@
 package dev.ferry.connect;
 
 import dev.ferry.config.ProxyProtocol;
+import dev.ferry.dataplane.EpollInterest;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -131,6 +132,7 @@ public final class BackendConnector {
                 }
                 cluster.connectSucceeded(endpoint);
                 Channel backend = done.channel();
+                EpollInterest.keepRegistered(backend);
                 if (cluster.proxyProtocol().isEmpty()) {
                     connected(backend, endpoint);
                     return;

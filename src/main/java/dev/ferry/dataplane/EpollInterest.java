@@ -64,6 +64,23 @@ public final class EpollInterest {
         }
     }
 
+    /**
+     * Undoes {@link #keepRegistered} once a socket is shut both ways: epoll reports EPOLLHUP for it
+     * whether asked or not, level-triggered, and Netty does nothing with a lone EPOLLHUP, so the
+     * loop would wake for it over and over. With the set empty, Netty takes the socket out of epoll;
+     * nothing can arrive on it any more. Call on the channel's event loop.
+     */
+    public static void stopWatching(Channel channel) {
+        if (CLEAR_FLAG == null || !(channel instanceof EpollSocketChannel)) {
+            return;
+        }
+        try {
+            CLEAR_FLAG.invokeExact(channel, EpollIoOps.EPOLLERR.value());
+        } catch (Throwable e) {
+            LOG.debug("cannot adjust the interest set of {}: {}", channel, e.toString());
+        }
+    }
+
     /** Call on the channel's event loop, before the plane starts reading. */
     public static void forCopy(Channel channel) {
         if (SET_FLAG == null || CLEAR_FLAG == null || !(channel instanceof EpollSocketChannel)) {

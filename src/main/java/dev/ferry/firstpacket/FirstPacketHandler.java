@@ -4,6 +4,7 @@ import dev.ferry.accept.ListenerContext;
 import dev.ferry.connect.BackendConnector;
 import dev.ferry.connect.Cluster;
 import dev.ferry.connect.ConnectionKeys;
+import dev.ferry.dataplane.EpollInterest;
 import dev.ferry.handoff.ProxiedConnection;
 import dev.ferry.route.Decision;
 import io.netty.buffer.ByteBuf;
@@ -44,6 +45,8 @@ public final class FirstPacketHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        // From the start, so that a FIN read while routing cannot take the socket out of epoll.
+        EpollInterest.keepRegistered(ctx.channel());
         listener.stats().connectionAccepted(listener.config().name());
         received = ctx.alloc().buffer(Math.min(1024, listener.config().firstPacket().maxBytes()));
         timeout = ctx.executor().schedule(() -> timedOut(ctx),

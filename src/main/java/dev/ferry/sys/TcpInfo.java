@@ -17,4 +17,6 @@ package dev.ferry.sys;
 public record TcpInfo(int state, long bytesAcked, long bytesReceived, long bytesSent, long bytesRetrans,
                       int notsentBytes) {
     public static final int ESTABLISHED = 1;
+    /** Closed: after a reset, or once both FINs were exchanged and acknowledged. */
+    public static final int CLOSE = 7;
 }

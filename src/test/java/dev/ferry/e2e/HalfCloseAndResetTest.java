@@ -145,6 +145,75 @@ class HalfCloseAndResetTest {
         }
     }
 
+    /**
+     * The backend ends its stream and then resets while the client's bytes, already followed by the
+     * client's FIN, are still on their way to it. Netty reports no reset on a socket whose input has
+     * ended, so the plane has to notice by itself; the client must not wait for an end that never comes.
+     */
+    @Test
+    void aBackendThatEndsAndThenResetsWhileTheClientsEndIsDeliveredResetsTheClient() throws Exception {
+        try (TestBackend backend = new TestBackend(socket -> {
+                 socket.shutdownOutput();
+                 Thread.sleep(500);  // the client's bytes and FIN arrive meanwhile; none is read
+                 socket.setSoLinger(true, 0);
+                 return null;
+             });
+             FerryHarness ferry = FerryHarness.catchAllOn(plane, backend.endpoint());
+             Socket client = ferry.connect()) {
+            java.util.concurrent.CompletableFuture<Void> writing = new java.util.concurrent.CompletableFuture<>();
+            Thread.ofVirtual().start(() -> {
+                try {
+                    client.getOutputStream().write(new byte[16 * 1024 * 1024]);
+                    client.shutdownOutput();
+                } catch (IOException resetWhileWriting) {
+                    // the backend's reset reached the client first: also an end
+                }
+                writing.complete(null);
+            });
+            client.setSoTimeout(20_000);
+            try {
+                assertEquals(-1, client.getInputStream().read(), "the backend's FIN reaches the client");
+            } catch (SocketException reset) {
+                // the reset may overtake the FIN
+            }
+            writing.get(20, TimeUnit.SECONDS);
+            SockmapIntegrityTest.awaitEnded(ferry, "plane=\"" + plane + "\",end=\"backend_reset\"", 1);
+            ferry.assertMapsEmpty(Duration.ofSeconds(5));
+        }
+    }
+
+    /**
+     * A socket shut both ways (the backend sent its FIN and Ferry forwarded the client's) while the
+     * other direction still waits for a client that does not read: nothing may spin meanwhile.
+     */
+    @Test
+    void waitingForASlowReaderAfterBothEndsCostsNoCpu() throws Exception {
+        long size = 16 * 1024 * 1024;
+        CountDownLatch clientRead = new CountDownLatch(1);
+        try (TestBackend backend = new TestBackend(socket -> {
+                 HashPeer.syncAsBackend(socket);
+                 assertEquals(-1, socket.getInputStream().read(), "the client's FIN arrives first");
+                 HashPeer.send(socket, 5, size);
+                 socket.shutdownOutput();
+                 clientRead.await();
+                 return null;
+             });
+             FerryHarness ferry = FerryHarness.catchAllOn(plane, backend.endpoint());
+             Socket client = ferry.connect()) {
+            HashPeer.syncAsClient(client);  // handed off: the FIN crosses the data plane
+            client.shutdownOutput();
+            Thread.sleep(1000);  // the backend writes what the buffers take, then waits on the client
+            com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+                    java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            long cpuBefore = os.getProcessCpuTime();
+            Thread.sleep(2000);
+            long cpuMillis = (os.getProcessCpuTime() - cpuBefore) / 1_000_000;
+            assertTrue(cpuMillis < 500, "the process used " + cpuMillis + " ms of CPU in 2 s while a connection waited");
+            assertEquals(new HashPeer.Received(size, RandomStream.sha256(5, size)), HashPeer.receive(client.getInputStream()));
+            clientRead.countDown();
+        }
+    }
+
     @Test
     void aConnectionIdleForTheIdleTimeoutIsClosedOnBothSides() throws Exception {
         try (TestBackend backend = new TestBackend(socket -> {

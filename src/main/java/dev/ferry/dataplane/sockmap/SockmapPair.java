@@ -7,6 +7,7 @@ import dev.ferry.handoff.ProxiedConnection;
 import dev.ferry.sys.Errno;
 import dev.ferry.sys.SocketIo;
 import dev.ferry.sys.Sockets;
+import dev.ferry.sys.TcpInfo;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.Channel;
@@ -355,8 +356,17 @@ final class SockmapPair {
                 ((DuplexChannel) direction.target.channel).shutdownOutput().addListener(shut -> {
                     if (directions.stream().allMatch(d -> d.shut)) {
                         end(ConnectionEnd.CLOSED, false);
+                    } else {
+                        stopWatchingIfShutBothWays(direction.target);
                     }
                 });
+                return;
+            }
+            if (Sockets.tcpInfo(direction.target.fd).state() == TcpInfo.CLOSE) {
+                // Reset while its output was still open: what was not delivered never will be. Netty
+                // does not report it once the socket's input has ended.
+                LOG.debug("{}: reset while the end of the stream was being delivered", direction.target.resetEnd.label());
+                end(direction.target.resetEnd, true);
                 return;
             }
         } catch (IOException e) {
@@ -369,6 +379,15 @@ final class SockmapPair {
                 scheduleDrain(direction, 0);
             }
             retryLater(direction.source, attempt, () -> drain(direction, attempt + 1));
+        }
+    }
+
+    /** A socket whose input ended and whose output Ferry shut has nothing more to report. */
+    private void stopWatchingIfShutBothWays(Side side) {
+        boolean inputEnded = directions.stream().anyMatch(d -> d.source == side && d.eof);
+        boolean outputShut = directions.stream().anyMatch(d -> d.target == side && d.shut);
+        if (inputEnded && outputShut && !ended) {
+            EpollInterest.stopWatching(side.channel);
         }
     }
 
@@ -531,6 +550,7 @@ final class SockmapPair {
                 Direction direction = from();
                 if (!direction.eof) {
                     direction.eof = true;
+                    stopWatchingIfShutBothWays(side);
                     drain(direction, 0);
                 }
             }
