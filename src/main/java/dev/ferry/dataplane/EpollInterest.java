@@ -10,26 +10,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Adjusts the epoll interest set of a channel the copy plane takes over, for two behaviours of Netty
- * 4.2.18's epoll transport:
+ * Adjusts the epoll interest set of Ferry's channels, for three behaviours of Netty 4.2.18's epoll
+ * transport:
  * <ul>
  *   <li>When the interest set becomes empty (input shut down, not reading, nothing to flush),
  *       {@code EpollIoHandler} removes the descriptor from epoll but still believes it registered, so
  *       the next write that needs EPOLLOUT fails with {@code epoll_ctl(MOD): ENOENT} and the
- *       connection is lost: the copy plane's state when one side finished sending while the other
- *       direction waits for room. EPOLLERR, which epoll reports whether asked or not, is added so
- *       that the set is never empty.</li>
+ *       connection is lost. A client that sends its FIN while being routed gets there before any
+ *       plane starts. EPOLLERR, which epoll reports whether asked or not, is added from accept and
+ *       connect on ({@link #keepRegistered}), so that the set is never empty.</li>
  *   <li>Once EPOLLRDHUP (the peer's FIN) is seen, Netty reads to the end of the stream whatever
  *       auto-read says, so a peer that sent much and then FIN would be read into memory while the
- *       other side cannot take it. EPOLLRDHUP is removed: the end of the stream still arrives as a
- *       read of 0 bytes, when the plane reads again.</li>
+ *       other side cannot take it. For the copy plane EPOLLRDHUP is removed ({@link #forCopy}): the
+ *       end of the stream still arrives as a read of 0 bytes, when the plane reads again.</li>
+ *   <li>A socket shut both ways reports EPOLLHUP, level-triggered, and Netty ignores a lone
+ *       EPOLLHUP: the loop would wake for it without end. {@link #stopWatching} empties the set once
+ *       nothing more can arrive on such a socket, and Netty takes it out of epoll.</li>
  * </ul>
  * A FIN that Netty saw before the handoff (while the first packet was read) still makes it read the
  * rest at once, at most what the socket's receive buffer held.
- *
- * <p>The sockmap plane needs only the first: its channels wait with EPOLLRDHUP alone, which Netty
- * clears once the FIN is seen; without EPOLLERR the set would then be empty, the descriptor would
- * leave epoll, and a later reset of that half-closed socket would go unnoticed.
  */
 public final class EpollInterest {
     private static final Logger LOG = LoggerFactory.getLogger(EpollInterest.class);
@@ -52,7 +51,7 @@ public final class EpollInterest {
         }
     }
 
-    /** For the sockmap plane; call on the channel's event loop. */
+    /** Keeps the descriptor in epoll whatever else the set loses; call on the channel's event loop. */
     public static void keepRegistered(Channel channel) {
         if (SET_FLAG == null || !(channel instanceof EpollSocketChannel)) {
             return;
