@@ -153,6 +153,7 @@ class HalfCloseAndResetTest {
     @Test
     void aBackendThatEndsAndThenResetsWhileTheClientsEndIsDeliveredResetsTheClient() throws Exception {
         try (TestBackend backend = new TestBackend(socket -> {
+                 HashPeer.syncAsBackend(socket);  // handed off: the ends below cross the data plane
                  socket.shutdownOutput();
                  Thread.sleep(500);  // the client's bytes and FIN arrive meanwhile; none is read
                  socket.setSoLinger(true, 0);
@@ -160,6 +161,7 @@ class HalfCloseAndResetTest {
              });
              FerryHarness ferry = FerryHarness.catchAllOn(plane, backend.endpoint());
              Socket client = ferry.connect()) {
+            HashPeer.syncAsClient(client);
             java.util.concurrent.CompletableFuture<Void> writing = new java.util.concurrent.CompletableFuture<>();
             Thread.ofVirtual().start(() -> {
                 try {

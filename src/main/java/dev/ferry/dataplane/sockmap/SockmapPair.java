@@ -187,12 +187,14 @@ final class SockmapPair {
         MemorySegment scratch = HELD_SCRATCH.get();
         long readBefore = direction.userRead;
         try {
-            if (direction.target.enqueuedSinceBaseline()
-                    < counters(direction.source).redirectedBytes() + direction.userWritten) {
-                scheduleDrain(direction, attempt + 1);
-                return;
-            }
             for (int chunk = 0; chunk < CHUNKS_PER_PASS; chunk++) {
+                // Checked before every chunk: once a chunk lets user space catch up, the verdict may
+                // redirect the next bytes and then hold the ones after them, which must wait again.
+                if (direction.target.enqueuedSinceBaseline()
+                        < counters(direction.source).redirectedBytes() + direction.userWritten) {
+                    scheduleDrain(direction, direction.userRead > readBefore ? 0 : attempt + 1);
+                    return;
+                }
                 long peeked = SocketIo.receive(direction.source.fd, scratch, SocketIo.MSG_PEEK);
                 if (peeked == -Errno.EAGAIN || peeked == 0) {
                     break;
@@ -469,8 +471,16 @@ final class SockmapPair {
             }
         }
 
+        /**
+         * At least how many bytes entered the send queue since the baseline, from one read of each
+         * counter: bytes_acked grows exactly as snd_una does, so bytes_acked read before SIOCOUTQ
+         * can only make the sum smaller than the truth. Cheap, and safe for every "has everything
+         * entered?" check, where the loop of {@link #enqueuedForSending} could spin for as long as
+         * ACKs keep arriving under a fast stream.
+         */
         long enqueuedSinceBaseline() throws IOException {
-            return enqueuedForSending() - sendBaseline;
+            long acked = Sockets.tcpInfo(fd).bytesAcked();
+            return acked + Sockets.unsentAndUnacked(fd) - sendBaseline;
         }
 
         /** Payload bytes received after the FIN arrived: TCP counts the FIN as one received byte. */
