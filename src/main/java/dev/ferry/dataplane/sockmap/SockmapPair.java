@@ -188,13 +188,6 @@ final class SockmapPair {
         long readBefore = direction.userRead;
         try {
             for (int chunk = 0; chunk < CHUNKS_PER_PASS; chunk++) {
-                // Checked before every chunk: once a chunk lets user space catch up, the verdict may
-                // redirect the next bytes and then hold the ones after them, which must wait again.
-                if (direction.target.enqueuedSinceBaseline()
-                        < counters(direction.source).redirectedBytes() + direction.userWritten) {
-                    scheduleDrain(direction, direction.userRead > readBefore ? 0 : attempt + 1);
-                    return;
-                }
                 long peeked = SocketIo.receive(direction.source.fd, scratch, SocketIo.MSG_PEEK);
                 if (peeked == -Errno.EAGAIN || peeked == 0) {
                     break;
@@ -202,8 +195,16 @@ final class SockmapPair {
                 if (peeked < 0) {
                     throw new IOException("recv (peek) failed: " + Errno.describe((int) -peeked));
                 }
-                if (direction.userRead + peeked > counters(direction.source).passedBytes()) {
-                    readPastTheVerdict(direction, counters(direction.source));
+                SockmapKernel.ConnCounters afterPeek = counters(direction.source);
+                if (direction.userRead + peeked > afterPeek.passedBytes()) {
+                    readPastTheVerdict(direction, afterPeek);
+                    return;
+                }
+                // Checked for every chunk, after peeking it: once a chunk lets user space catch up, the
+                // verdict may redirect the next bytes and hold the ones after them. The counters read
+                // after the peek count every redirect that came before the bytes peeked.
+                if (direction.target.enqueuedSinceBaseline() < afterPeek.redirectedBytes() + direction.userWritten) {
+                    scheduleDrain(direction, direction.userRead > readBefore ? 0 : attempt + 1);
                     return;
                 }
                 long sent = SocketIo.send(direction.target.fd, scratch.asSlice(0, peeked));
