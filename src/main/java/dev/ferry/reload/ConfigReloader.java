@@ -123,6 +123,9 @@ public final class ConfigReloader implements AutoCloseable {
             } catch (IOException missingForNow) {
                 return; // a rename in progress, or gone: the next event or poll tells
             }
+            if (content.length == 0) {
+                return; // truncated by a writer that has not written yet: the next event or poll tells
+            }
             if (Arrays.equals(digest(content), lastTried)) {
                 return;
             }

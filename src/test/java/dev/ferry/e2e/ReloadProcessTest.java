@@ -220,7 +220,8 @@ class ReloadProcessTest {
                 // A broken file is refused, with file, line and field, and the running routes stay.
                 Files.writeString(file, config(port, "b", a.port(), b.port()).replace("cluster: b", "cluster: nope"));
                 hup(ferry);
-                await(() -> output(ferry).contains("refused, the running configuration stays"), "the refusal is logged", 20);
+                await(() -> output(ferry).contains(file + ":5:"), "the refusal is logged", 20);
+                assertTrue(output(ferry).contains("refused, the running configuration stays"), output(ferry));
                 assertTrue(output(ferry).contains(file + ":5:"), output(ferry));
                 assertTrue(output(ferry).contains("listeners[0].routes[0].cluster: unknown cluster 'nope'"), output(ferry));
                 for (int i = 0; i < 5; i++) {
