@@ -61,7 +61,7 @@ class JvmOutOfTheDataPathTest {
                     OutputStream out = client.getOutputStream();
                     byte[] chunk = new byte[1024 * 1024];
                     // Measured while the bytes flow: from the 64th MiB (the connection is handed off
-                    // by then) to the last, without the per-connection set-up and end.
+                    // by then) to the backend's answer, so without the connection's set-up.
                     long cpuBefore = 0;
                     long start = 0;
                     for (long sent = 0; sent < SIZE; sent += chunk.length) {
