@@ -14,6 +14,22 @@ public final class Logic {
     private Logic() {
     }
 
+    /**
+     * The answer of {@code all} and {@code any}: the first part that answers {@code decisive} decides;
+     * otherwise NEED_MORE while any part still waits, else {@code otherwise}.
+     */
+    private static Match firstDecisive(List<Matcher> parts, FirstBytes connection, Match decisive, Match otherwise) {
+        boolean waiting = false;
+        for (Matcher part : parts) {
+            Match match = part.test(connection);
+            if (match == decisive) {
+                return decisive;
+            }
+            waiting |= match == Match.NEED_MORE;
+        }
+        return waiting ? Match.NEED_MORE : otherwise;
+    }
+
     public record All(List<Matcher> parts) implements Matcher {
 
         public All {
@@ -22,15 +38,7 @@ public final class Logic {
 
         @Override
         public Match test(FirstBytes connection) {
-            boolean waiting = false;
-            for (Matcher part : parts) {
-                Match match = part.test(connection);
-                if (match == Match.NO) {
-                    return Match.NO;
-                }
-                waiting |= match == Match.NEED_MORE;
-            }
-            return waiting ? Match.NEED_MORE : Match.YES;
+            return firstDecisive(parts, connection, Match.NO, Match.YES);
         }
 
         /**
@@ -61,15 +69,7 @@ public final class Logic {
 
         @Override
         public Match test(FirstBytes connection) {
-            boolean waiting = false;
-            for (Matcher part : parts) {
-                Match match = part.test(connection);
-                if (match == Match.YES) {
-                    return Match.YES;
-                }
-                waiting |= match == Match.NEED_MORE;
-            }
-            return waiting ? Match.NEED_MORE : Match.NO;
+            return firstDecisive(parts, connection, Match.YES, Match.NO);
         }
 
         /** The first reason any part gives: none held. */
