@@ -1,5 +1,6 @@
 package dev.ferry.sys;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -28,6 +29,19 @@ public final class Errno {
 
     private static final VarHandle ERRNO =
             CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    /** One call-state segment per thread, for the hot-path downcalls that run millions of times. */
+    private static final ThreadLocal<MemorySegment> THREAD_CALL_STATE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE));
+
+    /** This thread's call-state segment, for downcalls whose failure is an ordinary answer. */
+    static MemorySegment threadCallState() {
+        return THREAD_CALL_STATE.get();
+    }
+
+    /** A downcall's result, or the errno it captured in {@code state}, negated, when it failed. */
+    static long resultOrNegatedErrno(long result, MemorySegment state) {
+        return result < 0 ? -captured(state) : result;
+    }
 
     private enum Known {
         EPERM(1, "Operation not permitted"),

@@ -4,7 +4,6 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -27,8 +26,6 @@ public final class SocketIo {
     private static final MethodHandle SEND = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("send"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), Errno.CAPTURE);
 
-    private static final ThreadLocal<MemorySegment> CALL_STATE =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Errno.CALL_STATE));
 
     private SocketIo() {}
 
@@ -38,14 +35,14 @@ public final class SocketIo {
      * @return the bytes received (0: end of stream), or a negative errno
      */
     public static long receive(int fd, MemorySegment buffer, int flags) {
-        MemorySegment state = CALL_STATE.get();
+        MemorySegment state = Errno.threadCallState();
         long result;
         try {
             result = (long) RECV.invokeExact(state, fd, buffer, buffer.byteSize(), flags | MSG_DONTWAIT);
         } catch (Throwable t) {
             throw new AssertionError("recv downcall threw", t);
         }
-        return result < 0 ? -Errno.captured(state) : result;
+        return Errno.resultOrNegatedErrno(result, state);
     }
 
     /**
@@ -54,13 +51,13 @@ public final class SocketIo {
      * @return the bytes the kernel took, possibly fewer than offered, or a negative errno
      */
     public static long send(int fd, MemorySegment data) {
-        MemorySegment state = CALL_STATE.get();
+        MemorySegment state = Errno.threadCallState();
         long result;
         try {
             result = (long) SEND.invokeExact(state, fd, data, data.byteSize(), MSG_DONTWAIT | MSG_NOSIGNAL);
         } catch (Throwable t) {
             throw new AssertionError("send downcall threw", t);
         }
-        return result < 0 ? -Errno.captured(state) : result;
+        return Errno.resultOrNegatedErrno(result, state);
     }
 }

@@ -41,10 +41,6 @@ public final class Splice {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Errno.CAPTURE,
             Linker.Option.firstVariadicArg(2));
 
-    /** One call-state segment per thread: event loop threads splice millions of times. */
-    private static final ThreadLocal<MemorySegment> CALL_STATE =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Errno.CALL_STATE));
-
     private Splice() {}
 
     /**
@@ -53,14 +49,14 @@ public final class Splice {
      * @return the bytes moved (0: end of input), or a negative errno ({@code -Errno.EAGAIN}: would block)
      */
     public static long splice(int in, int out, long length, int flags) {
-        MemorySegment state = CALL_STATE.get();
+        MemorySegment state = Errno.threadCallState();
         long result;
         try {
             result = (long) SPLICE.invokeExact(state, in, MemorySegment.NULL, out, MemorySegment.NULL, length, flags);
         } catch (Throwable t) {
             throw new AssertionError("splice downcall threw", t);
         }
-        return result < 0 ? -Errno.captured(state) : result;
+        return Errno.resultOrNegatedErrno(result, state);
     }
 
     /** A non-blocking, close-on-exec pipe: {read end, write end}. */
