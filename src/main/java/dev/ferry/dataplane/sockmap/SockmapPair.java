@@ -348,8 +348,8 @@ final class SockmapPair {
         if (ended || direction.shut) {
             return;
         }
+        SockmapKernel.ConnCounters counters = counters(direction.source);
         try {
-            SockmapKernel.ConnCounters counters = counters(direction.source);
             if (counters.redirectFailures() > 0 || direction.userRead > counters.passedBytes()) {
                 readPastTheVerdict(direction, counters);
                 return;
@@ -377,7 +377,7 @@ final class SockmapPair {
             return;
         }
         if (!direction.writing && !direction.pending.isReadable()) {
-            if (counters(direction.source).passedBytes() > direction.userRead) {
+            if (counters.passedBytes() > direction.userRead) {
                 // Held bytes the FIN overtook on their way to the source socket: move them first.
                 scheduleDrain(direction, 0);
             }
