@@ -64,9 +64,19 @@ public final class SockmapDataPlane implements DataPlane {
             }
             connection.end(name(), dev.ferry.handoff.ConnectionEnd.FORWARDING_ERROR, connection.consumedFromClient(), 0);
         } catch (BpfException | java.io.IOException e) {
-            fallBack(connection, client, backend,
-                    e instanceof BpfException bpf ? bpf.errnoName() : e.getClass().getSimpleName(), e.getMessage());
+            String reason = e instanceof BpfException bpf ? bpf.errnoName() : e.getClass().getSimpleName();
+            fallBack(connection, client, backend, reason, e.getMessage() + meaningOf(reason));
         }
+    }
+
+    /** What the kernel's refusal says about the connection, for an operator reading the log. */
+    private static String meaningOf(String errno) {
+        return switch (errno) {
+            case "EOPNOTSUPP" -> " (a socket was no longer ESTABLISHED: the client or the backend had already"
+                    + " sent its FIN, e.g. a backend that answers and closes at once)";
+            case "E2BIG" -> " (the maps are full: sockmap.max_connections pairs are in them)";
+            default -> "";
+        };
     }
 
     /** Serves a pair the kernel cannot take by the fallback plane: counted always, logged once per reason. */
