@@ -53,14 +53,7 @@ public final class EpollInterest {
 
     /** Keeps the descriptor in epoll whatever else the set loses; call on the channel's event loop. */
     public static void keepRegistered(Channel channel) {
-        if (SET_FLAG == null || !(channel instanceof EpollSocketChannel)) {
-            return;
-        }
-        try {
-            SET_FLAG.invokeExact(channel, EpollIoOps.EPOLLERR.value());
-        } catch (Throwable e) {
-            LOG.debug("cannot adjust the interest set of {}: {}", channel, e.toString());
-        }
+        adjust(channel, SET_FLAG, EpollIoOps.EPOLLERR);
     }
 
     /**
@@ -70,11 +63,16 @@ public final class EpollInterest {
      * nothing can arrive on it any more. Call on the channel's event loop.
      */
     public static void stopWatching(Channel channel) {
-        if (CLEAR_FLAG == null || !(channel instanceof EpollSocketChannel)) {
+        adjust(channel, CLEAR_FLAG, EpollIoOps.EPOLLERR);
+    }
+
+    /** Sets or clears ({@code change}) one flag of an epoll channel's interest set. */
+    private static void adjust(Channel channel, MethodHandle change, EpollIoOps flag) {
+        if (change == null || !(channel instanceof EpollSocketChannel)) {
             return;
         }
         try {
-            CLEAR_FLAG.invokeExact(channel, EpollIoOps.EPOLLERR.value());
+            change.invokeExact(channel, flag.value());
         } catch (Throwable e) {
             LOG.debug("cannot adjust the interest set of {}: {}", channel, e.toString());
         }

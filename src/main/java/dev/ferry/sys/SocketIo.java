@@ -35,14 +35,7 @@ public final class SocketIo {
      * @return the bytes received (0: end of stream), or a negative errno
      */
     public static long receive(int fd, MemorySegment buffer, int flags) {
-        MemorySegment state = Errno.threadCallState();
-        long result;
-        try {
-            result = (long) RECV.invokeExact(state, fd, buffer, buffer.byteSize(), flags | MSG_DONTWAIT);
-        } catch (Throwable t) {
-            throw new AssertionError("recv downcall threw", t);
-        }
-        return Errno.resultOrNegatedErrno(result, state);
+        return call(RECV, "recv", fd, buffer, flags | MSG_DONTWAIT);
     }
 
     /**
@@ -51,12 +44,17 @@ public final class SocketIo {
      * @return the bytes the kernel took, possibly fewer than offered, or a negative errno
      */
     public static long send(int fd, MemorySegment data) {
+        return call(SEND, "send", fd, data, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+
+    /** recv and send share one signature: (fd, buffer, length, flags) to a byte count or -1. */
+    private static long call(MethodHandle function, String name, int fd, MemorySegment bytes, int flags) {
         MemorySegment state = Errno.threadCallState();
         long result;
         try {
-            result = (long) SEND.invokeExact(state, fd, data, data.byteSize(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            result = (long) function.invokeExact(state, fd, bytes, bytes.byteSize(), flags);
         } catch (Throwable t) {
-            throw new AssertionError("send downcall threw", t);
+            throw new AssertionError(name + " downcall threw", t);
         }
         return Errno.resultOrNegatedErrno(result, state);
     }

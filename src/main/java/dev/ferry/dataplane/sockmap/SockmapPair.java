@@ -203,7 +203,7 @@ final class SockmapPair {
                 // Checked for every chunk, after peeking it: once a chunk lets user space catch up, the
                 // verdict may redirect the next bytes and hold the ones after them. The counters read
                 // after the peek count every redirect that came before the bytes peeked.
-                if (direction.target.enqueuedSinceBaseline() < afterPeek.redirectedBytes() + direction.userWritten) {
+                if (!direction.forwardedBytesInTarget(afterPeek.redirectedBytes())) {
                     scheduleDrain(direction, direction.userRead > readBefore ? 0 : attempt + 1);
                     return;
                 }
@@ -299,7 +299,7 @@ final class SockmapPair {
         }
         try {
             long redirected = counters(direction.source).redirectedBytes();
-            if (direction.target.enqueuedSinceBaseline() < redirected + direction.userWritten) {
+            if (!direction.forwardedBytesInTarget(redirected)) {
                 retryLater(direction.source, attempt, () -> flush(direction, attempt + 1));
                 return;
             }
@@ -530,7 +530,15 @@ final class SockmapPair {
             if (userWritten != counters.passedBytes() || writing || pending.isReadable()) {
                 return false;
             }
-            return target.enqueuedSinceBaseline() >= counters.redirectedBytes() + userWritten;
+            return forwardedBytesInTarget(counters.redirectedBytes());
+        }
+
+        /**
+         * True when every byte forwarded so far, the verdict's {@code redirected} ones and those user
+         * space wrote, has entered the target's send queue: held bytes written now cannot overtake any.
+         */
+        boolean forwardedBytesInTarget(long redirected) throws IOException {
+            return target.enqueuedSinceBaseline() >= redirected + userWritten;
         }
     }
 
