@@ -4,10 +4,14 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -92,6 +96,41 @@ public final class FerryProcess implements AutoCloseable {
         String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
         return ticks * 1000 / 100;  // USER_HZ is 100 on Linux
+    }
+
+    /**
+     * User plus system CPU time of each live thread, in milliseconds, keyed by "name/tid", so that a
+     * CPU budget that fails can say whether Ferry's own threads, the JIT or the collector spent it.
+     */
+    public Map<String, Long> cpuMillisByThread() throws IOException {
+        Map<String, Long> byThread = new TreeMap<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/" + process.pid() + "/task"))) {
+            for (Path task : tasks) {
+                String stat;
+                try {
+                    stat = Files.readString(task.resolve("stat"));
+                } catch (NoSuchFileException exited) {
+                    continue;
+                }
+                String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+                byThread.put(name + "/" + task.getFileName(), ticks * 1000 / 100);
+            }
+        }
+        return byThread;
+    }
+
+    /** The threads that spent CPU between two {@link #cpuMillisByThread} samples, largest first. */
+    public static String cpuSpentBetween(Map<String, Long> before, Map<String, Long> after) {
+        StringBuilder spent = new StringBuilder();
+        after.entrySet().stream()
+                .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+                .filter(e -> e.getValue() > 0)
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .forEach(e -> spent.append(spent.isEmpty() ? "" : ", ").append(e.getKey()).append(' ')
+                        .append(e.getValue()).append(" ms"));
+        return spent.isEmpty() ? "no thread" : spent.toString();
     }
 
     public String output() throws IOException {
