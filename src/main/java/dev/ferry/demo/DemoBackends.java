@@ -97,7 +97,16 @@ public final class DemoBackends implements AutoCloseable {
         return certificate;
     }
 
-    /** Stops every server, closes their open connections and waits for their threads. */
+    /** Connections accepted and not yet ended, over every endpoint. */
+    public int openConnections() {
+        return listeners.stream().mapToInt(listener -> listener.openConnections.size()).sum();
+    }
+
+    /**
+     * Stops every server, closes their open connections and waits for their threads. A connection
+     * still in a listening socket's queue, not yet accepted, is reset by the kernel as the socket
+     * closes.
+     */
     @Override
     public void close() {
         listeners.forEach(Listener::close);
