@@ -13,6 +13,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.unix.UnixChannel;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
@@ -30,6 +31,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class FirstPacketHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(FirstPacketHandler.class);
+    /**
+     * How much more Ferry reads, when its last read filled its buffer, to leave the client's queue
+     * at a segment boundary for the sockmap plane; a client still sending beyond it goes to the
+     * fallback plane (split_first_read).
+     */
+    private static final int READ_ON_LIMIT = 1024 * 1024;
 
     private final ListenerContext listener;
     private final long acceptedNanos = System.nanoTime();
@@ -185,6 +192,9 @@ public final class FirstPacketHandler extends ChannelInboundHandlerAdapter {
         Channel client = ctx.channel();
         ByteBuf consumed = received;
         received = null;
+        boolean readMayHaveSplitASegment = lastReadFilledItsBuffer
+                && !(listener.handoff().plane().needsSegmentBoundary()
+                     && SegmentBoundary.readOn(((UnixChannel) client).fd().intValue(), consumed, READ_ON_LIMIT));
         long readFromClient = consumed.readableBytes();
         ctx.pipeline().remove(this);
         // A PROXY header and a FERRY token preamble were for Ferry; the backend gets the client's own bytes.
@@ -197,7 +207,7 @@ public final class FirstPacketHandler extends ChannelInboundHandlerAdapter {
         // The client in the access log is the one a trusted PROXY header named, not the proxy.
         ProxiedConnection connection = new ProxiedConnection(listener.config().name(),
                 forward.source(), forward.cluster(), backend.endpoint(),
-                consumed.readableBytes(), readFromClient, lastReadFilledItsBuffer,
+                consumed.readableBytes(), readFromClient, readMayHaveSplitASegment,
                 listener.config().idleTimeout(), acceptedNanos, listener.stats());
         connection.whenEnded(backend::release);
         listener.handoff().start(connection, client, backend.channel(), consumed);

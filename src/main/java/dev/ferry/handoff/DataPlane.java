@@ -15,4 +15,13 @@ public interface DataPlane {
     String name();
 
     void forward(ProxiedConnection connection, Channel client, Channel backend);
+
+    /**
+     * Whether the plane must find the client socket's queue at a segment boundary. The sockmap
+     * verdict is handed queued segments whole, so a segment that Ferry's last first-packet read
+     * stopped inside would be forwarded twice in part; the other planes read bytes, not segments.
+     */
+    default boolean needsSegmentBoundary() {
+        return false;
+    }
 }

@@ -7,10 +7,14 @@ import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.HashPeer;
 import dev.ferry.testing.RandomStream;
 import dev.ferry.testing.TestBackend;
+import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -126,6 +130,64 @@ class SockmapIntegrityTest {
             String servedBy = sockmap ? "splice" : plane;
             awaitEnded(ferry, "plane=\"" + servedBy + "\",end=\"closed\"", 1);
             ferry.assertMapsEmpty(Duration.ofSeconds(10));
+        }
+    }
+
+    /**
+     * A client that sends its body right behind its head, as an upload does: Ferry's first read fills
+     * its buffer and may stop inside a queued segment. The pair still goes to this plane, without a
+     * fallback, and both streams arrive whole.
+     */
+    @Test
+    void aClientThatSendsItsBodyWithItsHeadStaysOnThisPlane() throws Exception {
+        long size = 16 * MIB;
+        byte[] head = ("POST /upload HTTP/1.1\r\nHost: upload.example.com\r\nContent-Length: " + size + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        try (TestBackend backend = new TestBackend(socket -> HashPeer.run(socket, 42, size).get());
+             FerryHarness ferry = FerryHarness.start(plane, """
+                     listeners:
+                       - name: edge
+                         address: 127.0.0.1:0
+                         routes:
+                           - match: { host: "upload.example.com" }
+                             cluster: backend
+                           - action: reject
+                     clusters:
+                       - { name: backend, endpoints: ["%s"] }
+                     """.formatted(backend.endpoint()));
+             Socket client = ferry.connect()) {
+            CompletableFuture<HashPeer.Received> atClient = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return HashPeer.receive(client.getInputStream());
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            MessageDigest sent = RandomStream.newDigest();
+            sent.update(head);
+            RandomStream body = new RandomStream(41, size);
+            byte[] chunk = new byte[(int) MIB];
+            OutputStream out = client.getOutputStream();
+            boolean first = true;
+            int n;
+            while ((n = body.next(chunk)) > 0) {
+                sent.update(chunk, 0, n);
+                if (first) {
+                    // The head and the first MiB of the body in one write, so the first read fills its buffer.
+                    byte[] headAndBody = Arrays.copyOf(head, head.length + n);
+                    System.arraycopy(chunk, 0, headAndBody, head.length, n);
+                    out.write(headAndBody);
+                    first = false;
+                } else {
+                    out.write(chunk, 0, n);
+                }
+            }
+            client.shutdownOutput();
+            assertEquals(new HashPeer.Received(head.length + size, HexFormat.of().formatHex(sent.digest())),
+                    backend.nextResult(60), "client to backend");
+            assertEquals(new HashPeer.Received(size, RandomStream.sha256(42, size)), atClient.get(60, TimeUnit.SECONDS),
+                    "backend to client");
+            assertForwardedBy(ferry, plane, 1);
         }
     }
 

@@ -40,6 +40,11 @@ public final class SockmapDataPlane implements DataPlane {
     }
 
     @Override
+    public boolean needsSegmentBoundary() {
+        return true;
+    }
+
+    @Override
     public void forward(ProxiedConnection connection, Channel client, Channel backend) {
         if (connection.readMayHaveSplitASegment()) {
             // The verdict would see that segment whole and count its first part twice, so the end of
