@@ -29,11 +29,13 @@ ROOT = os.path.dirname(HERE)
 
 PROFILES = {
     # A full run: about 25 minutes on 2 cores with the five targets.
+    # warm_conn_s: new connections before the rounds, long enough for a JVM's compiler to settle
+    # (Ferry's CPU per connection falls about fourfold over its first 20 s of connections).
     "full": dict(rounds=5, bulk_s=3, lat_s=2, conn_s=2, conn_conc=32, hold_small=10_000,
-                 hold_big=100_000, big_topologies=("loopback",), warmup=True, quiet_wait=15),
+                 hold_big=100_000, big_topologies=("loopback",), warmup=True, warm_conn_s=20, quiet_wait=15),
     # CI: proves every path works; asserts no speed.
     "smoke": dict(rounds=1, bulk_s=1, lat_s=1, conn_s=1, conn_conc=8, hold_small=200,
-                  hold_big=0, big_topologies=(), warmup=False, quiet_wait=0),
+                  hold_big=0, big_topologies=(), warmup=False, warm_conn_s=0, quiet_wait=0),
 }
 
 TARGETS = ["direct", "ferry-sockmap", "ferry-sockmap-flow", "ferry-splice", "ferry-copy", "haproxy"]
@@ -411,8 +413,8 @@ class Bench:
             if self.p["warmup"]:
                 log("warm-up (not recorded)")
                 for target in live:
-                    self.safe(res, target, "warmup", lambda t=target: (self.bulk(topo, t, 1, 1),
-                                                                       self.connrate(topo, t, 1)))
+                    self.safe(res, target, "warmup", lambda t=target: (
+                        self.bulk(topo, t, 1, 1), self.connrate(topo, t, self.p["warm_conn_s"])))
             for rnd in range(1, self.p["rounds"] + 1):
                 res["background"].append(background_busy())
                 log(f"round {rnd}/{self.p['rounds']} (background busy {res['background'][-1]:.0%})")

@@ -7,7 +7,9 @@ import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.HashPeer;
 import dev.ferry.testing.RandomStream;
 import dev.ferry.testing.TestBackend;
+import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -159,8 +161,8 @@ class SockmapIntegrityTest {
             CompletableFuture<HashPeer.Received> atClient = CompletableFuture.supplyAsync(() -> {
                 try {
                     return HashPeer.receive(client.getInputStream());
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
                 }
             });
             MessageDigest sent = RandomStream.newDigest();

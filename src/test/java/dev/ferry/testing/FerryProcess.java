@@ -92,7 +92,11 @@ public final class FerryProcess implements AutoCloseable {
 
     /** User plus system CPU time of every thread of the process, in milliseconds. */
     public long cpuMillis() throws IOException {
-        String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
+        return cpuMillisOf(Files.readString(Path.of("/proc/" + process.pid() + "/stat")));
+    }
+
+    /** utime plus stime of a /proc stat line, whose name field may hold spaces and parentheses. */
+    private static long cpuMillisOf(String stat) {
         String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
         return ticks * 1000 / 100;  // USER_HZ is 100 on Linux
@@ -113,9 +117,7 @@ public final class FerryProcess implements AutoCloseable {
                     continue;
                 }
                 String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-                byThread.put(name + "/" + task.getFileName(), ticks * 1000 / 100);
+                byThread.put(name + "/" + task.getFileName(), cpuMillisOf(stat));
             }
         }
         return byThread;
