@@ -16,7 +16,12 @@ import java.lang.foreign.MemorySegment;
  * the queue is empty), so what is queued after it starts at a boundary.
  */
 final class SegmentBoundary {
-    private static final int CHUNK = 64 * 1024;
+    /**
+     * Larger than a client socket's receive buffer before the handoff (Ferry has barely read, so
+     * autotuning has not grown it from tcp_rmem's default, 128 KiB), so that one read can take all
+     * that is queued even while the client keeps sending.
+     */
+    private static final int CHUNK = 256 * 1024;
 
     private SegmentBoundary() {}
 
