@@ -241,6 +241,32 @@ public final class SockmapKernel implements AutoCloseable {
     }
 
     /**
+     * Forgets a socket whose insertion failed: the insertion undid its map entries itself, so only
+     * its hold listener is left.
+     */
+    public void forgetRefused(long cookie) {
+        holdListeners.remove(cookie);
+    }
+
+    /**
+     * Forgets a socket that was closed: the kernel dropped it from the sockhashes as it closed, but
+     * never drops its conns and drained entries.
+     */
+    public void forgetClosed(long cookie) {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            holdListeners.remove(cookie);
+            conns.delete(cookie);
+            drained.delete(cookie);
+        } catch (BpfException e) {
+            throw unexpected(e);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
      * Takes one socket out of the data plane. Missing entries are fine: the kernel drops a
      * closed socket from the sockhashes by itself (but never from conns, hence this call).
      */

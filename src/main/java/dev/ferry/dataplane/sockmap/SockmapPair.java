@@ -108,8 +108,8 @@ final class SockmapPair {
                 kernel.insertEcho(client.asKernelSocket(), maxInFlight);
             }
         } catch (BpfException | IOException e) {
-            kernel.remove(client.cookie);
-            kernel.remove(backend.cookie);
+            kernel.forgetRefused(client.cookie);
+            kernel.forgetRefused(backend.cookie);
             throw e;
         }
         inserted = true;
@@ -425,8 +425,7 @@ final class SockmapPair {
             }
             side.channel.close();
             if (inserted) {
-                // The kernel drops a closed socket from the sockhashes itself; the other entries are ours.
-                kernel.remove(side.cookie);
+                kernel.forgetClosed(side.cookie);
             }
         }
         connection.end("sockmap", how, bytesToBackend, bytesToClient);
