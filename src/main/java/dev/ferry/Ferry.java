@@ -59,7 +59,8 @@ public final class Ferry implements AutoCloseable {
         try {
             String firstListener = config.listeners().getFirst().name();
             routing = new Routing(group, stats, listener -> new Handoff(planeOf(planes, listener, firstListener)),
-                    Resolver.SYSTEM);
+                    Resolver.SYSTEM, config.socketBuffers());
+            SocketBufferLimits.warnAboveKernelCaps(config.socketBuffers());
             routing.apply(config);
             for (ListenerConfig listener : config.listeners()) {
                 LOG.info("listener {}: data plane {}", listener.name(), planes.forListener(listener.name()).name());
@@ -159,6 +160,9 @@ public final class Ferry implements AutoCloseable {
         }
         if (!next.dataplane().equals(running.dataplane())) {
             fixed.add("dataplane");
+        }
+        if (!next.socketBuffers().equals(running.socketBuffers())) {
+            fixed.add("socket_buffers");
         }
         if (!fixed.isEmpty()) {
             LOG.warn("reload: {} changed, which takes effect only on restart; keeping the running values",

@@ -1,6 +1,7 @@
 package dev.ferry.accept;
 
 import dev.ferry.config.ListenerConfig;
+import dev.ferry.config.SocketBuffersConfig;
 import dev.ferry.firstpacket.FirstPacketHandler;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -49,11 +50,13 @@ public final class ListenerServer implements AutoCloseable {
         };
         try {
             if (!config.reusePort()) {
-                channels.add(bootstrap(group, group, initializer, false).bind(config.address()).sync().channel());
+                channels.add(bootstrap(group, group, initializer, false, context.socketBuffers())
+                        .bind(config.address()).sync().channel());
             } else {
                 InetSocketAddress address = config.address();
                 for (EventLoop loop : acceptorLoops(group)) {
-                    Channel channel = bootstrap(loop, loop, initializer, true).bind(address).sync().channel();
+                    Channel channel = bootstrap(loop, loop, initializer, true, context.socketBuffers())
+                            .bind(address).sync().channel();
                     channels.add(channel);
                     // Port 0: every further socket joins the port the first one got.
                     address = new InetSocketAddress(config.address().getAddress(),
@@ -68,7 +71,8 @@ public final class ListenerServer implements AutoCloseable {
     }
 
     private static ServerBootstrap bootstrap(EventLoopGroup parent, EventLoopGroup children,
-                                             ChannelInitializer<EpollSocketChannel> initializer, boolean reusePort) {
+                                             ChannelInitializer<EpollSocketChannel> initializer, boolean reusePort,
+                                             SocketBuffersConfig buffers) {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(parent, children)
                 .channel(EpollServerSocketChannel.class)
@@ -82,6 +86,15 @@ public final class ListenerServer implements AutoCloseable {
                 .childHandler(initializer);
         if (reusePort) {
             bootstrap.option(EpollChannelOption.SO_REUSEPORT, true);
+        }
+        if (buffers.clientReceive() > 0) {
+            // On the listening socket too: an accepted socket inherits it, and so does the window
+            // scale its SYN-ACK announces.
+            bootstrap.option(ChannelOption.SO_RCVBUF, buffers.clientReceive());
+            bootstrap.childOption(ChannelOption.SO_RCVBUF, buffers.clientReceive());
+        }
+        if (buffers.clientSend() > 0) {
+            bootstrap.childOption(ChannelOption.SO_SNDBUF, buffers.clientSend());
         }
         return bootstrap;
     }

@@ -2,6 +2,7 @@ package dev.ferry.accept;
 
 import dev.ferry.config.FerryConfig;
 import dev.ferry.config.ListenerConfig;
+import dev.ferry.config.SocketBuffersConfig;
 import dev.ferry.connect.BackendConnector;
 import dev.ferry.connect.Cluster;
 import dev.ferry.connect.Clusters;
@@ -27,14 +28,21 @@ import java.util.function.Function;
 public final class Routing implements AutoCloseable {
     private final Stats stats;
     private final Function<ListenerConfig, Handoff> handoffs;
-    private final BackendConnector connector = new BackendConnector();
+    private final SocketBuffersConfig socketBuffers;
+    private final BackendConnector connector;
     private final Clusters clusters;
     private final Listeners listeners;
 
-    /** @param handoffs the handoff (data plane) of each listener's connections */
-    public Routing(EventLoopGroup group, Stats stats, Function<ListenerConfig, Handoff> handoffs, Resolver resolver) {
+    /**
+     * @param handoffs the handoff (data plane) of each listener's connections
+     * @param socketBuffers the buffer sizes of every client and backend socket, fixed for the process
+     */
+    public Routing(EventLoopGroup group, Stats stats, Function<ListenerConfig, Handoff> handoffs, Resolver resolver,
+                   SocketBuffersConfig socketBuffers) {
         this.stats = stats;
         this.handoffs = handoffs;
+        this.socketBuffers = socketBuffers;
+        this.connector = new BackendConnector(socketBuffers);
         this.clusters = new Clusters(group, stats, resolver);
         this.listeners = new Listeners(group);
     }
@@ -61,7 +69,7 @@ public final class Routing implements AutoCloseable {
 
     private ListenerContext contextFor(ListenerConfig listener, Map<String, Cluster> byName) {
         return new ListenerContext(listener, Router.forListener(listener), byName, connector,
-                handoffs.apply(listener), stats);
+                handoffs.apply(listener), stats, socketBuffers);
     }
 
     public Optional<InetSocketAddress> listenerAddress(String name) {

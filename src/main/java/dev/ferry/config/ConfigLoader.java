@@ -22,6 +22,7 @@ import org.snakeyaml.engine.v2.nodes.Node;
  * <pre>{@code
  * sockmap: { max_connections: 65536 }     # optional
  * flow: { max_in_flight: 4MiB }           # optional; default 0: flow control off
+ * socket_buffers: { client_receive: 128KiB, backend_send: 1MiB }   # optional; default 0: autotuned
  * admin: { address: 127.0.0.1:9901 }      # optional
  * dataplane: auto                         # sockmap, splice, copy or auto (the default); docs/dataplanes.md
  * splice: { pipe_bytes: 262144 }          # optional
@@ -59,7 +60,10 @@ import org.snakeyaml.engine.v2.nodes.Node;
 public final class ConfigLoader {
 
     private static final List<String> TOP_LEVEL_KEYS = Stream.concat(
-            Stream.of("sockmap", "flow", "admin", "listeners", "clusters"), DataPlaneSection.TOP_LEVEL_KEYS.stream()).toList();
+            Stream.of("sockmap", "flow", "admin", "listeners", "clusters", "socket_buffers"),
+            DataPlaneSection.TOP_LEVEL_KEYS.stream()).toList();
+    private static final List<String> SOCKET_BUFFERS_KEYS =
+            List.of("client_receive", "client_send", "backend_receive", "backend_send");
     private static final List<String> SOCKMAP_KEYS = List.of("max_connections");
     private static final List<String> ADMIN_KEYS = List.of("address");
 
@@ -103,7 +107,8 @@ public final class ConfigLoader {
 
         FlowConfig flow = readFlow(top.optional("flow"));
         DataPlaneConfig dataplane = DataPlaneSection.readTopLevel(top);
-        return new FerryConfig(sockmap, admin, listeners, clusters, flow, dataplane);
+        SocketBuffersConfig socketBuffers = readSocketBuffers(top.optional("socket_buffers"));
+        return new FerryConfig(sockmap, admin, listeners, clusters, flow, dataplane, socketBuffers);
     }
 
     private static Node compose(String yaml, String sourceName) throws ConfigException {
@@ -133,6 +138,19 @@ public final class ConfigLoader {
         YamlMapping sockmap = node.get().mapping(SOCKMAP_KEYS);
         return new SockmapConfig(sockmap.positiveInt("max_connections", MAX_SOCKMAP_CONNECTIONS,
                 SockmapConfig.DEFAULT_MAX_CONNECTIONS));
+    }
+
+    private static SocketBuffersConfig readSocketBuffers(Optional<YamlNode> node) throws ConfigException {
+        if (node.isEmpty()) {
+            return SocketBuffersConfig.AUTOTUNED;
+        }
+        YamlMapping buffers = node.get().mapping(SOCKET_BUFFERS_KEYS);
+        int[] bytes = new int[SOCKET_BUFFERS_KEYS.size()];
+        for (int i = 0; i < bytes.length; i++) {
+            Optional<YamlNode> value = buffers.optional(SOCKET_BUFFERS_KEYS.get(i));
+            bytes[i] = value.isEmpty() ? 0 : (int) value.get().byteSize(SocketBuffersConfig.MAX_BYTES);
+        }
+        return new SocketBuffersConfig(bytes[0], bytes[1], bytes[2], bytes[3]);
     }
 
     private static FlowConfig readFlow(Optional<YamlNode> node) throws ConfigException {

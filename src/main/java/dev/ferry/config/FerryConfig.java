@@ -21,15 +21,23 @@ public record FerryConfig(
         List<ListenerConfig> listeners,
         List<ClusterConfig> clusters,
         FlowConfig flow,
-        DataPlaneConfig dataplane) {
+        DataPlaneConfig dataplane,
+        SocketBuffersConfig socketBuffers) {
 
     public FerryConfig {
+        Objects.requireNonNull(socketBuffers, "socketBuffers");
         Objects.requireNonNull(dataplane, "dataplane");
         Objects.requireNonNull(flow, "flow");
         Objects.requireNonNull(sockmap, "sockmap");
         Objects.requireNonNull(admin, "admin");
         listeners = List.copyOf(listeners);
         clusters = List.copyOf(clusters);
+    }
+
+    /** A configuration whose socket buffers are left to the kernel. */
+    public FerryConfig(SockmapConfig sockmap, Optional<InetSocketAddress> admin, List<ListenerConfig> listeners,
+                       List<ClusterConfig> clusters, FlowConfig flow, DataPlaneConfig dataplane) {
+        this(sockmap, admin, listeners, clusters, flow, dataplane, SocketBuffersConfig.AUTOTUNED);
     }
 
     /** A configuration with the default data plane settings. */

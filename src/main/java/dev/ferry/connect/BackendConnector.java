@@ -1,6 +1,7 @@
 package dev.ferry.connect;
 
 import dev.ferry.config.ProxyProtocol;
+import dev.ferry.config.SocketBuffersConfig;
 import dev.ferry.dataplane.EpollInterest;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -27,6 +28,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class BackendConnector {
     private static final Logger LOG = LoggerFactory.getLogger(BackendConnector.class);
+
+    private final SocketBuffersConfig socketBuffers;
+
+    /** @param socketBuffers the buffer sizes of every backend socket (zero: autotuned) */
+    public BackendConnector(SocketBuffersConfig socketBuffers) {
+        this.socketBuffers = socketBuffers;
+    }
 
     /**
      * A connected backend channel, the endpoint it reached, and the connection's place in the cluster's
@@ -87,16 +95,17 @@ public final class BackendConnector {
             result.setFailure(refused);
             return result;
         }
-        new Attempts(cluster, client, keys.source(), loop, order, lease, result).tryNext(0);
+        new Attempts(cluster, client, keys.source(), loop, order, lease, result, socketBuffers).tryNext(0);
         return result;
     }
 
     private record Attempts(Cluster cluster, Channel client, InetSocketAddress source, EventLoop loop,
-                            List<Endpoint> order, Lease lease, Promise<Connected> result, List<String> failures) {
+                            List<Endpoint> order, Lease lease, Promise<Connected> result,
+                            SocketBuffersConfig socketBuffers, List<String> failures) {
 
         Attempts(Cluster cluster, Channel client, InetSocketAddress source, EventLoop loop, List<Endpoint> order,
-                 Lease lease, Promise<Connected> result) {
-            this(cluster, client, source, loop, order, lease, result, new ArrayList<>());
+                 Lease lease, Promise<Connected> result, SocketBuffersConfig socketBuffers) {
+            this(cluster, client, source, loop, order, lease, result, socketBuffers, new ArrayList<>());
         }
 
         void tryNext(int index) {
@@ -123,6 +132,9 @@ public final class BackendConnector {
                     .option(ChannelOption.AUTO_READ, false)
                     .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .option(ChannelOption.TCP_NODELAY, true)
+                    // Set before connect(), so that the window scale in the SYN matches the buffer.
+                    .option(ChannelOption.SO_RCVBUF, socketBuffers.backendReceive() > 0 ? socketBuffers.backendReceive() : null)
+                    .option(ChannelOption.SO_SNDBUF, socketBuffers.backendSend() > 0 ? socketBuffers.backendSend() : null)
                     .handler(new ChannelInboundHandlerAdapter())
                     .connect(endpoint.address());
             attempt.addListener((ChannelFuture done) -> {

@@ -68,6 +68,21 @@ class ConfigLoaderTest {
         assertEquals(new FirstPacketConfig(16384, Duration.ofSeconds(5)), listener.firstPacket());
         assertEquals(Duration.ofHours(1), listener.idleTimeout());
         assertEquals(0, listener.address().getPort());
+        assertEquals(SocketBuffersConfig.AUTOTUNED, config.socketBuffers());
+    }
+
+    @Test
+    void socketBuffersTakeSizesAndLeaveTheRestToTheKernel() throws Exception {
+        FerryConfig config = ConfigLoader.parse("""
+                socket_buffers: { client_receive: 128KiB, backend_send: 1048576 }
+                listeners:
+                  - name: only
+                    address: 127.0.0.1:0
+                    routes:
+                      - action: reject
+                """, "buffers.yaml");
+
+        assertEquals(new SocketBuffersConfig(128 * 1024, 0, 0, 1024 * 1024), config.socketBuffers());
     }
 
     @Test

@@ -58,6 +58,14 @@ class InvalidConfigTest {
                         "1:29: sockmap.max_connections: must be positive, got 0"),
                 Arguments.of("null size", "sockmap:\n  max_connections:\n",
                         "2:19: sockmap.max_connections: expected an integer, got nothing (null)"),
+                Arguments.of("socket buffer that is not a size", "socket_buffers: { client_receive: big }\n" + withListenerAddress("127.0.0.1:8443"),
+                        "1:35: socket_buffers.client_receive: expected a size in bytes such as 4194304 or 4MiB"
+                                + " (suffixes KiB, MiB, GiB), got 'big'"),
+                Arguments.of("socket buffer above 1 GiB", "socket_buffers: { backend_send: 2GiB }\n" + withListenerAddress("127.0.0.1:8443"),
+                        "1:33: socket_buffers.backend_send: must be at most 1073741824 bytes, got 2GiB"),
+                Arguments.of("unknown socket buffer", "socket_buffers: { server_send: 1 }\n" + withListenerAddress("127.0.0.1:8443"),
+                        "1:19: socket_buffers.server_send: unknown key 'server_send' (allowed: client_receive,"
+                                + " client_send, backend_receive, backend_send)"),
                 Arguments.of("admin without address", "admin: {}\n",
                         "1:8: admin: missing required key 'address'"),
                 Arguments.of("host name as address", withListenerAddress("localhost:8443"),
