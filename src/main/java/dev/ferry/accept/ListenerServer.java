@@ -88,12 +88,13 @@ public final class ListenerServer implements AutoCloseable {
             bootstrap.option(EpollChannelOption.SO_REUSEPORT, true);
         }
         if (buffers.clientReceive() > 0) {
-            // On the listening socket too: an accepted socket inherits it, and so does the window
-            // scale its SYN-ACK announces.
+            // On the listening socket only: an accepted socket inherits the size (and its lock
+            // against autotuning) without a call of its own, and the window scale its SYN-ACK
+            // announces already matches it.
             bootstrap.option(ChannelOption.SO_RCVBUF, buffers.clientReceive());
-            bootstrap.childOption(ChannelOption.SO_RCVBUF, buffers.clientReceive());
         }
         if (buffers.clientSend() > 0) {
+            // Netty's server channel takes no SO_SNDBUF, so each accepted socket gets its own.
             bootstrap.childOption(ChannelOption.SO_SNDBUF, buffers.clientSend());
         }
         return bootstrap;

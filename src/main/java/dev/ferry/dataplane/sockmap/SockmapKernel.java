@@ -253,17 +253,7 @@ public final class SockmapKernel implements AutoCloseable {
      * never drops its conns and drained entries.
      */
     public void forgetClosed(long cookie) {
-        lifecycle.readLock().lock();
-        try {
-            ensureOpen();
-            holdListeners.remove(cookie);
-            conns.delete(cookie);
-            drained.delete(cookie);
-        } catch (BpfException e) {
-            throw unexpected(e);
-        } finally {
-            lifecycle.readLock().unlock();
-        }
+        forget(cookie, conns, drained);
     }
 
     /**
@@ -271,14 +261,18 @@ public final class SockmapKernel implements AutoCloseable {
      * closed socket from the sockhashes by itself (but never from conns, hence this call).
      */
     public void remove(long cookie) {
+        forget(cookie, sockSources, sockTargets, conns, drained);
+    }
+
+    /** Drops the socket's hold listener and its entries in {@code maps}; missing entries are fine. */
+    private void forget(long cookie, BpfMap... maps) {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
             holdListeners.remove(cookie);
-            sockSources.delete(cookie);
-            sockTargets.delete(cookie);
-            conns.delete(cookie);
-            drained.delete(cookie);
+            for (BpfMap map : maps) {
+                map.delete(cookie);
+            }
         } catch (BpfException e) {
             throw unexpected(e);
         } finally {
