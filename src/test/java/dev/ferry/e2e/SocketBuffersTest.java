@@ -34,16 +34,8 @@ class SocketBuffersTest {
                  release.await();
                  return null;
              });
-             FerryHarness ferry = FerryHarness.start("""
-                     socket_buffers: { client_receive: 96KiB, client_send: 80KiB, backend_receive: 72KiB, backend_send: 64KiB }
-                     listeners:
-                       - name: edge
-                         address: 127.0.0.1:0
-                         routes:
-                           - cluster: backend
-                     clusters:
-                       - { name: backend, endpoints: ["%s"] }
-                     """.formatted(backend.endpoint()));
+             FerryHarness ferry = FerryHarness.start("socket_buffers: { client_receive: 96KiB, client_send: 80KiB,"
+                     + " backend_receive: 72KiB, backend_send: 64KiB }\n" + FerryHarness.catchAllYaml(backend.endpoint()));
              Socket client = ferry.connect()) {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (backend.accepted() == 0 && System.nanoTime() < deadline) {

@@ -33,16 +33,8 @@ class SockmapFallbackTest {
                  HashPeer.syncAsBackend(socket);
                  return HashPeer.run(socket, 62, SIZE).get();
              });
-             FerryHarness ferry = FerryHarness.start("sockmap", """
-                     sockmap: { max_connections: %d }
-                     listeners:
-                       - name: edge
-                         address: 127.0.0.1:0
-                         routes:
-                           - cluster: backend
-                     clusters:
-                       - { name: backend, endpoints: ["%s"] }
-                     """.formatted(PAIRS, backend.endpoint()))) {
+             FerryHarness ferry = FerryHarness.start("sockmap",
+                     "sockmap: { max_connections: " + PAIRS + " }\n" + FerryHarness.catchAllYaml(backend.endpoint()))) {
             List<Socket> clients = new ArrayList<>();
             try {
                 // All fifty are handed off (the sync byte crossed the data plane) before any stream starts,

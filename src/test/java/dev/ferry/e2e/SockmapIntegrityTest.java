@@ -7,9 +7,7 @@ import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.HashPeer;
 import dev.ferry.testing.RandomStream;
 import dev.ferry.testing.TestBackend;
-import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -158,13 +156,7 @@ class SockmapIntegrityTest {
                        - { name: backend, endpoints: ["%s"] }
                      """.formatted(backend.endpoint()));
              Socket client = ferry.connect()) {
-            CompletableFuture<HashPeer.Received> atClient = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return HashPeer.receive(client.getInputStream());
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
+            CompletableFuture<HashPeer.Received> atClient = HashPeer.receiveAsync(client);
             MessageDigest sent = RandomStream.newDigest();
             sent.update(head);
             RandomStream body = new RandomStream(41, size);

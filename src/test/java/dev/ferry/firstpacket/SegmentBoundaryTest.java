@@ -29,43 +29,48 @@ class SegmentBoundaryTest {
     @Test
     void readsEverythingQueuedAfterAFullRead() throws Exception {
         byte[] sent = random(48 * 1024);
-        try (LoopbackListener listener = LoopbackListener.open();
-             Socket client = new Socket(InetAddress.getLoopbackAddress(), listener.port());
-             SocketFd server = listener.accept()) {
-            client.getOutputStream().write(sent);
-            ByteBuf read = firstRead(server, sent.length);
+        ReadOn read = readOnAfterAFullFirstRead(sent, false, 1024 * 1024);
 
-            assertTrue(SegmentBoundary.readOn(server.value(), read, 1024 * 1024));
-            assertArrayEquals(sent, bytes(read));
-        }
+        assertTrue(read.atBoundary());
+        assertArrayEquals(sent, read.bytes());
     }
 
     @Test
     void stopsAtTheLimitAndSaysTheQueueMayBeSplit() throws Exception {
         byte[] sent = random(48 * 1024);
-        try (LoopbackListener listener = LoopbackListener.open();
-             Socket client = new Socket(InetAddress.getLoopbackAddress(), listener.port());
-             SocketFd server = listener.accept()) {
-            client.getOutputStream().write(sent);
-            ByteBuf read = firstRead(server, sent.length);
+        ReadOn read = readOnAfterAFullFirstRead(sent, false, 8 * 1024);
 
-            assertFalse(SegmentBoundary.readOn(server.value(), read, 8 * 1024));
-            assertArrayEquals(Arrays.copyOf(sent, FIRST_READ + 8 * 1024), bytes(read));
-        }
+        assertFalse(read.atBoundary());
+        assertArrayEquals(Arrays.copyOf(sent, FIRST_READ + 8 * 1024), read.bytes());
     }
 
     @Test
     void theEndOfTheStreamIsABoundary() throws Exception {
         byte[] sent = random(20 * 1024);
+        ReadOn read = readOnAfterAFullFirstRead(sent, true, 1024 * 1024);
+
+        assertTrue(read.atBoundary());
+        assertArrayEquals(sent, read.bytes());
+    }
+
+    /** What {@link SegmentBoundary#readOn} answered, and every byte read, the first read's included. */
+    private record ReadOn(boolean atBoundary, byte[] bytes) {}
+
+    /**
+     * A client sends {@code sent} (then its FIN, if {@code endOfStream}) over loopback; the server
+     * side reads FIRST_READ bytes, a read that fills its buffer, then reads on up to {@code limit}.
+     */
+    private static ReadOn readOnAfterAFullFirstRead(byte[] sent, boolean endOfStream, int limit) throws Exception {
         try (LoopbackListener listener = LoopbackListener.open();
              Socket client = new Socket(InetAddress.getLoopbackAddress(), listener.port());
              SocketFd server = listener.accept()) {
             client.getOutputStream().write(sent);
-            client.shutdownOutput();
+            if (endOfStream) {
+                client.shutdownOutput();
+            }
             ByteBuf read = firstRead(server, sent.length);
-
-            assertTrue(SegmentBoundary.readOn(server.value(), read, 1024 * 1024));
-            assertArrayEquals(sent, bytes(read));
+            boolean atBoundary = SegmentBoundary.readOn(server.value(), read, limit);
+            return new ReadOn(atBoundary, bytes(read));
         }
     }
 

@@ -38,16 +38,7 @@ class FlowControlTest {
     private static final SockmapKernel.MapOccupancy EMPTY = new SockmapKernel.MapOccupancy(0, 0, 0, 0);
 
     private static String config(String endpoint, long maxInFlight) {
-        return """
-                flow: { max_in_flight: %d }
-                listeners:
-                  - name: edge
-                    address: 127.0.0.1:0
-                    routes:
-                      - cluster: backend
-                clusters:
-                  - { name: backend, endpoints: ["%s"] }
-                """.formatted(maxInFlight, endpoint);
+        return "flow: { max_in_flight: " + maxInFlight + " }\n" + FerryHarness.catchAllYaml(endpoint);
     }
 
     /** A backend reading ~400 KB/s, a client writing flat out for 20 s, a stream the other way meanwhile. */

@@ -37,7 +37,11 @@ public final class FerryHarness implements AutoCloseable {
         return start(plane, catchAllYaml(endpoints));
     }
 
-    private static String catchAllYaml(String... endpoints) {
+    /**
+     * The YAML of {@link #catchAll(String...)}: one listener {@code edge} on an ephemeral port, every
+     * connection to cluster {@code backend}. Top-level settings can be put in front of it.
+     */
+    public static String catchAllYaml(String... endpoints) {
         return """
                 listeners:
                   - name: edge

@@ -28,14 +28,18 @@ public final class HashPeer {
                 throw new java.io.UncheckedIOException(e);
             }
         }, Threads.VIRTUAL);
-        CompletableFuture<Received> received = CompletableFuture.supplyAsync(() -> {
+        return sent.thenCombine(receiveAsync(socket), (ignored, result) -> result);
+    }
+
+    /** {@link #receive} of the socket's input, on a thread of its own. */
+    public static CompletableFuture<Received> receiveAsync(Socket socket) {
+        return CompletableFuture.supplyAsync(() -> {
             try {
                 return receive(socket.getInputStream());
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
         }, Threads.VIRTUAL);
-        return sent.thenCombine(received, (ignored, result) -> result);
     }
 
     /**
