@@ -54,10 +54,13 @@ public final class DataPlanes implements AutoCloseable {
     }
 
     private final Optional<SockmapKernel> kernel;
+    private final Optional<SpliceDataPlane> splice;
     private final Map<String, DataPlane> byListener;
 
-    private DataPlanes(Optional<SockmapKernel> kernel, Map<String, DataPlane> byListener) {
+    private DataPlanes(Optional<SockmapKernel> kernel, Optional<SpliceDataPlane> splice,
+                       Map<String, DataPlane> byListener) {
         this.kernel = kernel;
+        this.splice = splice;
         this.byListener = byListener;
     }
 
@@ -96,7 +99,7 @@ public final class DataPlanes implements AutoCloseable {
         }
         try {
             DataPlane copy = new CopyDataPlane(settings.copyBufferBytes());
-            DataPlane splicePlane = splice.available() ? new SpliceDataPlane(settings.splicePipeBytes(), copy) : null;
+            SpliceDataPlane splicePlane = splice.available() ? new SpliceDataPlane(settings.splicePipeBytes(), copy) : null;
             DataPlane sockmapPlane = kernel == null ? null
                     : sockmapFactory.create(kernel, splicePlane != null ? splicePlane : copy);
             Map<DataPlaneMode, DataPlane> planes = new HashMap<>();
@@ -130,7 +133,7 @@ public final class DataPlanes implements AutoCloseable {
                 LOG.info("sockmap: pairs the kernel refuses (a full map, a socket it cannot take) use the {} plane",
                         splicePlane != null ? "splice" : "copy");
             }
-            return new DataPlanes(Optional.ofNullable(kernel), Map.copyOf(byListener));
+            return new DataPlanes(Optional.ofNullable(kernel), Optional.ofNullable(splicePlane), Map.copyOf(byListener));
         } catch (UnavailableException | RuntimeException e) {
             if (kernel != null) {
                 kernel.close();
@@ -183,9 +186,10 @@ public final class DataPlanes implements AutoCloseable {
         return kernel;
     }
 
-    /** Unloads the sockmap program, if loaded; call once every connection is closed. */
+    /** Unloads the sockmap program, if loaded, and closes spare pipes; call once the event loops have terminated. */
     @Override
     public void close() {
+        splice.ifPresent(SpliceDataPlane::close);
         kernel.ifPresent(SockmapKernel::close);
     }
 }

@@ -20,7 +20,12 @@ public final class HashPeer {
     }
 
     public static CompletableFuture<Received> run(Socket socket, long seed, long length) {
-        CompletableFuture<Void> sent = CompletableFuture.runAsync(() -> {
+        return sendAsync(socket, seed, length).thenCombine(receiveAsync(socket), (ignored, result) -> result);
+    }
+
+    /** {@link #send}, then the end of the stream, on a thread of its own. */
+    public static CompletableFuture<Void> sendAsync(Socket socket, long seed, long length) {
+        return CompletableFuture.runAsync(() -> {
             try {
                 send(socket, seed, length);
                 socket.shutdownOutput();
@@ -28,7 +33,6 @@ public final class HashPeer {
                 throw new java.io.UncheckedIOException(e);
             }
         }, Threads.VIRTUAL);
-        return sent.thenCombine(receiveAsync(socket), (ignored, result) -> result);
     }
 
     /** {@link #receive} of the socket's input, on a thread of its own. */

@@ -2,6 +2,7 @@ package dev.ferry.dataplane.splice;
 
 import dev.ferry.handoff.ConnectionEnd;
 import dev.ferry.handoff.ProxiedConnection;
+import dev.ferry.stats.Stats;
 import dev.ferry.sys.Errno;
 import dev.ferry.sys.Splice;
 import io.netty.channel.Channel;
@@ -17,9 +18,8 @@ import io.netty.channel.unix.UnixChannel;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,8 +32,10 @@ import org.slf4j.LoggerFactory;
  * input, output, peer shutdown and errors. Every event pumps both directions until the kernel says
  * EAGAIN, so no edge is ever left unserved.
  *
- * <p>Per direction: splice from the source into the pipe while the pipe has room, splice from the
- * pipe into the target while the target takes it. The bytes in the pipe never exceed its capacity
+ * <p>Per direction: take a pipe from the loop's {@link PipePool}, splice from the source into the pipe
+ * while the pipe has room, splice from the pipe into the target while the target takes it, and give
+ * the pipe back once it is empty, so that an idle direction holds none. The bytes in the pipe never
+ * exceed its capacity
  * (each splice in asks for no more than the room left), and a splice in that would block while the
  * pipe still holds bytes may also mean the pipe ran out of slots first; either way only the target's
  * next EPOLLOUT resumes the direction: the source is not read, its receive queue fills and TCP
@@ -47,11 +49,14 @@ final class SplicePair {
             .with(EpollIoOps.EPOLLRDHUP).with(EpollIoOps.EPOLLET);
     /** Bytes one direction moves per turn before the loop serves other connections. */
     private static final long TURN_BYTES = 1024 * 1024;
+    private static final long MIN_PIPE_RETRY_MILLIS = 10;
+    private static final long MAX_PIPE_RETRY_MILLIS = 640;
 
     private final ProxiedConnection connection;
     private final Channel clientChannel;
     private final Channel backendChannel;
-    private final List<Integer> pipeFds = new ArrayList<>(4);
+    private final PipePool pipes;
+    private final BiConsumer<Stats, IOException> noPipe;
     private Side client;
     private Side backend;
     private Flow toBackend;
@@ -62,55 +67,40 @@ final class SplicePair {
     private long lastActivityNanos = System.nanoTime();
     private boolean ended;
 
-    SplicePair(ProxiedConnection connection, Channel client, Channel backend) {
+    /**
+     * @param pipes  the pool of the client channel's event loop, where the pair runs
+     * @param noPipe told each time a direction with bytes to move finds no pipe
+     */
+    SplicePair(ProxiedConnection connection, Channel client, Channel backend, PipePool pipes,
+               BiConsumer<Stats, IOException> noPipe) {
         this.connection = connection;
         this.clientChannel = client;
         this.backendChannel = backend;
+        this.pipes = pipes;
+        this.noPipe = noPipe;
     }
 
     /**
-     * Makes both pipes and duplicates both sockets. On failure everything made is closed again and
-     * the channels are untouched, so the caller may hand them to another plane.
+     * Duplicates both sockets. On failure the duplicate made is closed again and the channels are
+     * untouched, so the caller may hand them to another plane.
      */
-    void openPipes(int pipeBytes) throws IOException {
-        List<Integer> sockets = new ArrayList<>(2);
+    void duplicateSockets() throws IOException {
+        int clientFd = Splice.duplicate(fd(clientChannel));
+        int backendFd;
         try {
-            int[] up = Splice.pipe();
-            pipeFds.add(up[0]);
-            pipeFds.add(up[1]);
-            int[] down = Splice.pipe();
-            pipeFds.add(down[0]);
-            pipeFds.add(down[1]);
-            sockets.add(Splice.duplicate(fd(clientChannel)));
-            sockets.add(Splice.duplicate(fd(backendChannel)));
-            client = new Side(new Socket(sockets.get(0)), ConnectionEnd.CLIENT_RESET);
-            backend = new Side(new Socket(sockets.get(1)), ConnectionEnd.BACKEND_RESET);
-            toBackend = new Flow(client, backend, up, capacity(up[1], pipeBytes), connection.consumedFromClient());
-            toClient = new Flow(backend, client, down, capacity(down[1], pipeBytes), 0);
+            backendFd = Splice.duplicate(fd(backendChannel));
         } catch (IOException | RuntimeException e) {
-            for (int fd : pipeFds) {
-                closeQuietly(fd);
-            }
-            pipeFds.clear();
-            for (int fd : sockets) {
-                closeQuietly(fd);
-            }
+            closeQuietly(clientFd);
             throw e;
         }
+        client = new Side(new Socket(clientFd), ConnectionEnd.CLIENT_RESET);
+        backend = new Side(new Socket(backendFd), ConnectionEnd.BACKEND_RESET);
+        toBackend = new Flow(client, backend, connection.consumedFromClient());
+        toClient = new Flow(backend, client, 0);
     }
 
     private static int fd(Channel channel) {
         return ((UnixChannel) channel).fd().intValue();
-    }
-
-    /** Asks for {@code bytes}; an unprivileged user past its pipe quota keeps the kernel's default. */
-    private static int capacity(int pipeFd, int bytes) throws IOException {
-        try {
-            return Splice.setPipeSize(pipeFd, bytes);
-        } catch (IOException refused) {
-            LOG.debug("keeping the default pipe size: {}", refused.getMessage());
-            return Splice.pipeSize(pipeFd);
-        }
     }
 
     /** Takes the sockets from Netty and starts forwarding; from here on the pair owns every descriptor. */
@@ -163,20 +153,62 @@ final class SplicePair {
                 return;
             }
         }
-        pump(toBackend);
-        pump(toClient);
+        // A direction without a pipe has nothing buffered: only news on its source (bytes, an end,
+        // an error) can give it work, and only then is it worth a pipe.
+        boolean mayHaveInput = ops.without(EpollIoOps.EPOLLOUT).value() != 0;  // EPOLLIN, RDHUP, HUP or ERR
+        for (Flow flow : new Flow[] {toBackend, toClient}) {
+            if (flow.pipe != null || (flow.source == side && mayHaveInput)) {
+                pump(flow);
+            }
+        }
+    }
+
+    /** Moves what it can in one direction, with a pipe held only while the direction needs one. */
+    private void pump(Flow flow) {
+        if (ended || flow.shut || (flow.pipe == null && !takePipe(flow))) {
+            return;
+        }
+        move(flow);
+        if (!ended && flow.pipe != null && flow.inPipe == 0) {
+            pipes.giveBack(flow.pipe);
+            flow.pipe = null;
+        }
+    }
+
+    /**
+     * Takes a pipe for {@code flow}, or, when none can be made (descriptor limits), leaves the source
+     * unread, so that TCP holds its sender back, and comes back after a delay that doubles up to
+     * {@link #MAX_PIPE_RETRY_MILLIS}: edge-triggered epoll would not report the waiting bytes again.
+     */
+    private boolean takePipe(Flow flow) {
+        try {
+            flow.pipe = pipes.take();
+            flow.pipeRetryMillis = 0;
+            return true;
+        } catch (IOException e) {
+            noPipe.accept(connection.stats(), e);
+            if (!flow.pipeRetryScheduled) {
+                flow.pipeRetryMillis = Math.clamp(flow.pipeRetryMillis * 2L, MIN_PIPE_RETRY_MILLIS, MAX_PIPE_RETRY_MILLIS);
+                flow.pipeRetryScheduled = true;
+                loop.schedule(() -> {
+                    flow.pipeRetryScheduled = false;
+                    guarded(() -> pump(flow));
+                }, flow.pipeRetryMillis, TimeUnit.MILLISECONDS);
+            }
+            return false;
+        }
     }
 
     /** Moves what it can in one direction, until the kernel would block or the turn is used up. */
-    private void pump(Flow flow) {
+    private void move(Flow flow) {
         long turn = TURN_BYTES;
         while (!ended && !flow.shut) {
             boolean progress = false;
             // The pipe's capacity counts slots, and a slot may hold more than a page of a socket's
             // data: asking for no more than the bytes left is what bounds the bytes held.
-            long room = flow.capacity - flow.inPipe;
+            long room = flow.pipe.capacity - flow.inPipe;
             if (!flow.eof && room > 0) {
-                long in = Splice.splice(flow.source.number(), flow.pipeIn, room, FLAGS);
+                long in = Splice.splice(flow.source.number(), flow.pipe.writeFd, room, FLAGS);
                 if (in > 0) {
                     flow.inPipe += in;
                     flow.received += in;
@@ -192,7 +224,7 @@ final class SplicePair {
                 }
             }
             if (flow.inPipe > 0) {
-                long out = Splice.splice(flow.pipeOut, flow.target.number(), flow.inPipe, FLAGS);
+                long out = Splice.splice(flow.pipe.readFd, flow.target.number(), flow.inPipe, FLAGS);
                 if (out > 0) {
                     flow.inPipe -= out;
                     flow.sent += out;
@@ -280,11 +312,15 @@ final class SplicePair {
         }
         for (Flow flow : new Flow[] {toBackend, toClient}) {
             connection.stats().add(SpliceDataPlane.BUFFERED, -flow.inPipe);
+            if (flow.pipe != null) {
+                if (flow.inPipe == 0) {
+                    pipes.giveBack(flow.pipe);
+                } else {
+                    pipes.discard(flow.pipe);  // the bytes of a cut stream must not reach another connection
+                }
+                flow.pipe = null;
+            }
         }
-        for (int fd : pipeFds) {
-            closeQuietly(fd);
-        }
-        pipeFds.clear();
         for (Side side : new Side[] {client, backend}) {
             try {
                 if (reset) {
@@ -342,14 +378,14 @@ final class SplicePair {
         }
     }
 
-    /** One direction: source socket, pipe, target socket. */
+    /** One direction: source socket, pipe while it has bytes to move, target socket. */
     private static final class Flow {
         final Side source;
         final Side target;
-        final int pipeOut;
-        final int pipeIn;
-        final int capacity;
+        Pipe pipe;
         long inPipe;
+        long pipeRetryMillis;
+        boolean pipeRetryScheduled;
         /** Bytes spliced from the source. */
         long received;
         /** Bytes that entered the target, the consumed first bytes included for the client's direction. */
@@ -357,12 +393,9 @@ final class SplicePair {
         boolean eof;
         boolean shut;
 
-        Flow(Side source, Side target, int[] pipe, int capacity, long alreadySent) {
+        Flow(Side source, Side target, long alreadySent) {
             this.source = source;
             this.target = target;
-            this.pipeOut = pipe[0];
-            this.pipeIn = pipe[1];
-            this.capacity = capacity;
             this.sent = alreadySent;
         }
     }
