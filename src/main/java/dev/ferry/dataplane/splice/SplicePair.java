@@ -29,17 +29,17 @@ import org.slf4j.LoggerFactory;
  * <p>The pair takes each socket out of Netty: it duplicates the descriptor, closes the Netty channel
  * (which removes that descriptor from epoll; the socket lives on through the duplicate), and
  * registers the duplicate with the same event loop as an {@link EpollIoHandle}, edge-triggered for
- * input, output, peer shutdown and errors. Every event pumps both directions until the kernel says
- * EAGAIN, so no edge is ever left unserved.
+ * input, output, peer shutdown and errors. Every event pumps each direction that holds a pipe, and a
+ * direction without one when the event is news on its source, until the kernel says EAGAIN, so no
+ * edge is ever left unserved.
  *
- * <p>Per direction: take a pipe from the loop's {@link PipePool}, splice from the source into the pipe
- * while the pipe has room, splice from the pipe into the target while the target takes it, and give
- * the pipe back once it is empty, so that an idle direction holds none. The bytes in the pipe never
- * exceed its capacity
- * (each splice in asks for no more than the room left), and a splice in that would block while the
- * pipe still holds bytes may also mean the pipe ran out of slots first; either way only the target's
- * next EPOLLOUT resumes the direction: the source is not read, its receive queue fills and TCP
- * holds the sender back. The end of a stream (splice returns 0) is
+ * <p>Per direction: take a pipe from the loop's {@link PipePool}, splice from the source into the
+ * pipe while the pipe has room, splice from the pipe into the target while the target takes it, and
+ * give the pipe back once it is empty, so that an idle direction holds none. The bytes in the pipe
+ * never exceed its capacity (each splice in asks for no more than the room left), and a splice in
+ * that would block while the pipe still holds bytes may also mean the pipe ran out of slots first;
+ * either way only the target's next EPOLLOUT resumes the direction: the source is not read, its
+ * receive queue fills and TCP holds the sender back. The end of a stream (splice returns 0) is
  * carried, with shutdown(SHUT_WR) on the target, only once the pipe has drained into the target.
  */
 final class SplicePair {
