@@ -185,6 +185,37 @@ class HalfCloseAndResetTest {
     }
 
     /**
+     * The backend ends its stream and then resets while the client, still connected, sends nothing.
+     * Netty ignores errors on a socket whose end it has read (and its loop wakes for them without
+     * end), so the plane has to notice the reset by itself, and at once rather than at the idle timeout.
+     */
+    @Test
+    void aBackendThatEndsAndThenResetsWhileTheClientIsSilentResetsTheClient() throws Exception {
+        try (TestBackend backend = new TestBackend(socket -> {
+                 HashPeer.syncAsBackend(socket);  // handed off: the end and the reset cross the data plane
+                 socket.shutdownOutput();
+                 Thread.sleep(300);  // the FIN reaches the client meanwhile
+                 socket.setSoLinger(true, 0);
+                 return null;
+             });
+             FerryHarness ferry = FerryHarness.catchAllOn(plane, backend.endpoint());
+             Socket client = ferry.connect()) {
+            HashPeer.syncAsClient(client);
+            client.setSoTimeout(20_000);
+            assertEquals(-1, client.getInputStream().read(), "the backend's FIN reaches the client");
+            SockmapIntegrityTest.awaitEnded(ferry, "plane=\"" + plane + "\",end=\"backend_reset\"", 1);
+            ferry.assertMapsEmpty(Duration.ofSeconds(5));
+            IOException reset = assertThrows(IOException.class, () -> {
+                for (int i = 0; i < 100; i++) {
+                    client.getOutputStream().write(new byte[1024]);
+                    Thread.sleep(10);
+                }
+            }, "the client could still write for 1 s after the backend's reset");
+            assertTrue(reset.getMessage().contains("reset") || reset.getMessage().contains("pipe"), reset.getMessage());
+        }
+    }
+
+    /**
      * A socket shut both ways (the backend sent its FIN and Ferry forwarded the client's) while the
      * other direction still waits for a client that does not read: nothing may spin meanwhile.
      */

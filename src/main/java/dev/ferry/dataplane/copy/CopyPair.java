@@ -1,5 +1,6 @@
 package dev.ferry.dataplane.copy;
 
+import dev.ferry.dataplane.ResetWatch;
 import dev.ferry.handoff.ConnectionEnd;
 import dev.ferry.handoff.ProxiedConnection;
 import io.netty.buffer.ByteBuf;
@@ -53,6 +54,11 @@ final class CopyPair {
             return;
         }
         ended = true;
+        for (Relay relay : new Relay[] {toBackend, toClient}) {
+            if (relay.resetWatch != null) {
+                relay.resetWatch.close();
+            }
+        }
         for (Channel channel : new Channel[] {toBackend.source, toClient.source}) {
             if (reset && channel.isOpen()) {
                 channel.config().setOption(ChannelOption.SO_LINGER, 0);
@@ -72,6 +78,8 @@ final class CopyPair {
         boolean sourceDone;
         /** ... and was forwarded: the target's output is shut down after every byte before it. */
         boolean shut;
+        /** From the source's end on: Netty no longer reports a reset of the source. */
+        ResetWatch resetWatch;
 
         Relay(Channel source, Channel target, ConnectionEnd resetEnd) {
             this.source = source;
@@ -126,6 +134,9 @@ final class CopyPair {
         /** The FIN follows the last byte: shut the target's output once every write has left. */
         void sourceEnded() {
             sourceDone = true;
+            if (resetWatch == null && !ended) {
+                resetWatch = ResetWatch.start(source, () -> end(resetEnd, true));
+            }
             target.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) written -> {
                 if (!written.isSuccess()) {
                     end(fromTarget().resetEnd, true);

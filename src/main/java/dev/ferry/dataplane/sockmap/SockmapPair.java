@@ -2,6 +2,7 @@ package dev.ferry.dataplane.sockmap;
 
 import dev.ferry.bpf.BpfException;
 import dev.ferry.dataplane.EpollInterest;
+import dev.ferry.dataplane.ResetWatch;
 import dev.ferry.handoff.ConnectionEnd;
 import dev.ferry.handoff.ProxiedConnection;
 import dev.ferry.sys.Errno;
@@ -147,6 +148,15 @@ final class SockmapPair {
         }
     }
 
+    /** Whether TCP autotunes the receive buffer (no socket_buffers size); false where the kernel cannot tell. */
+    private static boolean receiveBufferAutotuned(int fd) {
+        try {
+            return !Sockets.receiveBufferLocked(fd);
+        } catch (IOException noSoBufLock) {  // before Linux 5.14: the buffer stays fixed after a hold
+            return false;
+        }
+    }
+
     private SockmapKernel.ConnCounters counters(Side source) {
         return kernel.counters(source.cookie).orElse(NOTHING_YET);
     }
@@ -159,6 +169,7 @@ final class SockmapPair {
         try {
             if (direction.receiveBufferBeforeHold == 0) {
                 direction.receiveBufferBeforeHold = Sockets.receiveBuffer(direction.source.fd) / 2;
+                direction.receiveBufferAutotuned = receiveBufferAutotuned(direction.source.fd);
                 Sockets.setReceiveBuffer(direction.source.fd, HELD_RECEIVE_BUFFER);
             }
         } catch (IOException e) {
@@ -241,6 +252,10 @@ final class SockmapPair {
         if (direction.receiveBufferBeforeHold != 0) {
             try {
                 Sockets.setReceiveBuffer(direction.source.fd, direction.receiveBufferBeforeHold);
+                if (direction.receiveBufferAutotuned) {
+                    // Setting the size fixed it; a connection whose peer caught up deserves TCP's autotuning back.
+                    Sockets.unlockReceiveBuffer(direction.source.fd);
+                }
                 direction.receiveBufferBeforeHold = 0;
             } catch (IOException e) {
                 socketStateUnreadable(direction, e);
@@ -420,6 +435,9 @@ final class SockmapPair {
             direction.pending.release();
         }
         for (Side side : backend == client ? List.of(client) : List.of(client, backend)) {
+            if (side.resetWatch != null) {
+                side.resetWatch.close();
+            }
             if (reset && side.channel.isOpen()) {
                 side.channel.config().setOption(ChannelOption.SO_LINGER, 0);
             }
@@ -439,6 +457,8 @@ final class SockmapPair {
         final ConnectionEnd resetEnd;
         long cookie;
         long sendBaseline;
+        /** From the end of its input on: Netty no longer reports a reset of this socket. */
+        ResetWatch resetWatch;
 
         Side(Channel channel, long consumed, ConnectionEnd resetEnd) {
             this.channel = channel;
@@ -498,6 +518,8 @@ final class SockmapPair {
         long userWritten;
         /** While held: the source's receive buffer before it was made small, to restore after. */
         int receiveBufferBeforeHold;
+        /** While held: whether TCP autotuned that buffer before, so that it may again after. */
+        boolean receiveBufferAutotuned;
         /** A {@link #drainHeld} pass is scheduled. */
         boolean drainScheduled;
         boolean writing;
@@ -565,6 +587,12 @@ final class SockmapPair {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
             if (event instanceof ChannelInputShutdownEvent && !ended) {
+                if (side.resetWatch == null) {
+                    side.resetWatch = ResetWatch.start(side.channel, () -> {
+                        LOG.debug("{}: reset after its end of stream", side.resetEnd.label());
+                        end(side.resetEnd, true);
+                    });
+                }
                 Direction direction = from();
                 if (!direction.eof) {
                     direction.eof = true;
