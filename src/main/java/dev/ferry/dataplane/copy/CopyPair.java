@@ -134,7 +134,7 @@ final class CopyPair {
         /** The FIN follows the last byte: shut the target's output once every write has left. */
         void sourceEnded() {
             sourceDone = true;
-            if (resetWatch == null && !ended) {
+            if (resetWatch == null && !ended && !fromTarget().shut) {  // the source is still written to
                 resetWatch = ResetWatch.start(source, () -> end(resetEnd, true));
             }
             target.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) written -> {

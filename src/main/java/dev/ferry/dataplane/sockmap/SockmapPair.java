@@ -587,7 +587,8 @@ final class SockmapPair {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
             if (event instanceof ChannelInputShutdownEvent && !ended) {
-                if (side.resetWatch == null) {
+                boolean stillWrittenTo = directions.stream().anyMatch(d -> d.target == side && !d.shut);
+                if (side.resetWatch == null && stillWrittenTo) {
                     side.resetWatch = ResetWatch.start(side.channel, () -> {
                         LOG.debug("{}: reset after its end of stream", side.resetEnd.label());
                         end(side.resetEnd, true);
