@@ -16,8 +16,6 @@ public final class Sockets {
     private static final int SO_RCVBUF = 8;
     private static final int SO_RCVBUFFORCE = 33;
     private static final int SO_RCVLOWAT = 18;
-    private static final int SO_BUF_LOCK = 72;
-    private static final int SOCK_RCVBUF_LOCK = 2;
     private static final int SO_COOKIE = 57;
     private static final int TCP_INFO = 11;
     private static final long SIOCOUTQ = 0x5411;  // = TIOCOUTQ
@@ -68,30 +66,6 @@ public final class Sockets {
      */
     public static void setReceiveBuffer(int fd, int bytes) throws IOException {
         Libc.setsockopt(fd, Libc.SOL_SOCKET, SO_RCVBUFFORCE, bytes, "SO_RCVBUFFORCE");
-    }
-
-    /**
-     * Whether the receive buffer's size is fixed (SO_RCVBUF was set) rather than autotuned by TCP
-     * (SO_BUF_LOCK, Linux 5.14 and later).
-     */
-    public static boolean receiveBufferLocked(int fd) throws IOException {
-        return (bufferLocks(fd) & SOCK_RCVBUF_LOCK) != 0;
-    }
-
-    /**
-     * Lets TCP autotune the receive buffer again, from its current size, which setting SO_RCVBUF
-     * stopped; the send buffer's lock stays as it is (SO_BUF_LOCK, Linux 5.14 and later).
-     */
-    public static void unlockReceiveBuffer(int fd) throws IOException {
-        Libc.setsockopt(fd, Libc.SOL_SOCKET, SO_BUF_LOCK, bufferLocks(fd) & ~SOCK_RCVBUF_LOCK, "SO_BUF_LOCK");
-    }
-
-    private static int bufferLocks(int fd) throws IOException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment value = arena.allocate(JAVA_INT);
-            Libc.getsockopt(fd, Libc.SOL_SOCKET, SO_BUF_LOCK, value, "SO_BUF_LOCK");
-            return value.get(JAVA_INT, 0);
-        }
     }
 
     public static TcpInfo tcpInfo(int fd) throws IOException {

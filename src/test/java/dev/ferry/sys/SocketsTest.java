@@ -28,21 +28,6 @@ class SocketsTest {
         }
     }
 
-    /** Setting SO_RCVBUF fixes the buffer; unlocking gives it back to TCP's autotuning, at its size. */
-    @Test
-    void aReceiveBufferFixedBySoRcvbufCanBeUnlocked() throws Exception {
-        try (LoopbackListener listener = LoopbackListener.open();
-             SocketFd client = SocketFd.connectLoopback(listener.port());
-             SocketFd server = listener.accept()) {
-            assertTrue(!Sockets.receiveBufferLocked(server.value()), "autotuned from the start");
-            Sockets.setReceiveBuffer(server.value(), 64 * 1024);
-            assertTrue(Sockets.receiveBufferLocked(server.value()), "fixed by SO_RCVBUF");
-            Sockets.unlockReceiveBuffer(server.value());
-            assertTrue(!Sockets.receiveBufferLocked(server.value()), "unlocked");
-            assertEquals(128 * 1024, Sockets.receiveBuffer(server.value()), "the size stays as it was set");
-        }
-    }
-
     /**
      * Measured on 6.18: bytes_acked counts the SYN on the connecting side only, and bytes_sent
      * includes retransmissions, even spurious ones: here the sender's tail loss probe fires

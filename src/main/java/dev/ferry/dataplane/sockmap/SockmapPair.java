@@ -148,15 +148,6 @@ final class SockmapPair {
         }
     }
 
-    /** Whether TCP autotunes the receive buffer (no socket_buffers size); false where the kernel cannot tell. */
-    private static boolean receiveBufferAutotuned(int fd) {
-        try {
-            return !Sockets.receiveBufferLocked(fd);
-        } catch (IOException noSoBufLock) {  // before Linux 5.14: the buffer stays fixed after a hold
-            return false;
-        }
-    }
-
     private SockmapKernel.ConnCounters counters(Side source) {
         return kernel.counters(source.cookie).orElse(NOTHING_YET);
     }
@@ -169,7 +160,6 @@ final class SockmapPair {
         try {
             if (direction.receiveBufferBeforeHold == 0) {
                 direction.receiveBufferBeforeHold = Sockets.receiveBuffer(direction.source.fd) / 2;
-                direction.receiveBufferAutotuned = receiveBufferAutotuned(direction.source.fd);
                 Sockets.setReceiveBuffer(direction.source.fd, HELD_RECEIVE_BUFFER);
             }
         } catch (IOException e) {
@@ -252,10 +242,9 @@ final class SockmapPair {
         if (direction.receiveBufferBeforeHold != 0) {
             try {
                 Sockets.setReceiveBuffer(direction.source.fd, direction.receiveBufferBeforeHold);
-                if (direction.receiveBufferAutotuned) {
-                    // Setting the size fixed it; a connection whose peer caught up deserves TCP's autotuning back.
-                    Sockets.unlockReceiveBuffer(direction.source.fd);
-                }
+                // Setting the size also stopped TCP's autotuning of this buffer, and it stays stopped: letting
+                // autotuning grow it again after each hold cut a bulk stream from 3.9-4.9 to 0.3-0.7 Gbit/s
+                // across namespaces (docs/flow-control.md).
                 direction.receiveBufferBeforeHold = 0;
             } catch (IOException e) {
                 socketStateUnreadable(direction, e);
@@ -518,8 +507,6 @@ final class SockmapPair {
         long userWritten;
         /** While held: the source's receive buffer before it was made small, to restore after. */
         int receiveBufferBeforeHold;
-        /** While held: whether TCP autotuned that buffer before, so that it may again after. */
-        boolean receiveBufferAutotuned;
         /** A {@link #drainHeld} pass is scheduled. */
         boolean drainScheduled;
         boolean writing;
