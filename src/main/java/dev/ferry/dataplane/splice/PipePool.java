@@ -44,7 +44,7 @@ final class PipePool {
     void giveBack(Pipe pipe) {
         stats.add(IN_USE, -1);
         if (spares.size() < MAX_SPARES) {
-            spares.addFirst(pipe);  // the most recently used first: its pages are likelier still cached
+            spares.addFirst(pipe);
             stats.add(SPARE, 1);
         } else {
             pipe.close();
