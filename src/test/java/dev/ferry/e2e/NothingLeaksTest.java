@@ -93,7 +93,7 @@ class NothingLeaksTest {
             assertEquals(0, stats.get(PIPES + "{state=\"in_use\"}"), "pipes still held by a direction");
             // The spare pipes the splice plane keeps for the next busy direction are its own, two descriptors each.
             int descriptorsAfter = descriptorsBefore + 2 * Math.toIntExact(stats.sum(PIPES, "") - pipesBefore);
-            awaitDescriptors(descriptorsAfter, Duration.ofSeconds(10));
+            FerryHarness.awaitDescriptors(descriptorsAfter, Duration.ofSeconds(10));
             assertEquals(descriptorsAfter, FerryHarness.openDescriptors(), "descriptors before and after, spare pipes aside");
             assertEquals(0, ferry.bufferedBytes(plane), "payload still buffered");
             assertEquals(0, stats.get("ferry_connections_active{listener=\"edge\"}"), "connections still active");
@@ -147,7 +147,7 @@ class NothingLeaksTest {
                         client.close();
                     }
                 }
-                awaitDescriptors(descriptorsBefore, Duration.ofSeconds(10));
+                FerryHarness.awaitDescriptors(descriptorsBefore, Duration.ofSeconds(10));
                 assertEquals(descriptorsBefore, FerryHarness.openDescriptors(),
                         "round " + round + ": descriptors before start and after stop");
             }
@@ -162,19 +162,5 @@ class NothingLeaksTest {
         }
         ferry.assertMapsEmpty(Duration.ofSeconds(10));
         Thread.sleep(200);
-    }
-
-    /**
-     * Waits until the count is back to {@code expected} and stays there for three samples: a late
-     * connect racing a client's reset can close one descriptor and open another, and a single
-     * sample may land in between.
-     */
-    private static void awaitDescriptors(int expected, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        int steady = 0;
-        while (steady < 3 && System.nanoTime() < deadline) {
-            steady = FerryHarness.openDescriptors() == expected ? steady + 1 : 0;
-            Thread.sleep(50);
-        }
     }
 }

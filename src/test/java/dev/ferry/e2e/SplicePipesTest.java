@@ -71,7 +71,7 @@ class SplicePipesTest {
                 long pipesAfter = pipes(ferry);
                 // Per connection: the test's client socket, the backend's socket and Ferry's two.
                 int expected = descriptorsBefore + 4 * connections + 2 * Math.toIntExact(pipesAfter - pipesBefore);
-                awaitDescriptors(expected);
+                FerryHarness.awaitDescriptors(expected, Duration.ofSeconds(10));
                 assertEquals(expected, FerryHarness.openDescriptors(),
                         "descriptors for " + connections + " idle connections (" + pipesAfter + " spare pipes)");
                 assertTrue(pipesAfter <= 2 * 64, "spare pipes are bounded per event loop: " + pipesAfter);
@@ -177,11 +177,7 @@ class SplicePipesTest {
     }
 
     private static void awaitStat(FerryHarness ferry, String name, long value) throws InterruptedException {
-        awaitTrue(() -> ferry.stat(name) == value, name + " == " + value + " (is " + ferry.stat(name) + ")");
-    }
-
-    private static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
-        awaitTrue(condition, () -> what);
+        awaitTrue(() -> ferry.stat(name) == value, () -> name + " == " + value + " (is " + ferry.stat(name) + ")");
     }
 
     private static void awaitTrue(BooleanSupplier condition, Supplier<String> what) throws InterruptedException {
@@ -191,16 +187,6 @@ class SplicePipesTest {
                 throw new AssertionError("not within 10 s: " + what.get());
             }
             Thread.sleep(10);
-        }
-    }
-
-    /** Until the count is {@code expected} for three samples in a row, or 10 s. */
-    private static void awaitDescriptors(int expected) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        int steady = 0;
-        while (steady < 3 && System.nanoTime() < deadline) {
-            steady = FerryHarness.openDescriptors() == expected ? steady + 1 : 0;
-            Thread.sleep(50);
         }
     }
 

@@ -116,6 +116,20 @@ public final class FerryHarness implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until {@link #openDescriptors} is {@code expected} for three samples in a row, or
+     * {@code timeout}: a late connect racing a client's reset can close one descriptor and open
+     * another, and a single sample may land in between. The caller asserts the count after.
+     */
+    public static void awaitDescriptors(int expected, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        int steady = 0;
+        while (steady < 3 && System.nanoTime() < deadline) {
+            steady = openDescriptors() == expected ? steady + 1 : 0;
+            Thread.sleep(50);
+        }
+    }
+
     @Override
     public void close() {
         ferry.close();

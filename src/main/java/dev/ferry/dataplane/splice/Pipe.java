@@ -48,11 +48,12 @@ final class Pipe {
         closeQuietly(writeFd);
     }
 
-    private static void closeQuietly(int fd) {
+    /** Closes a descriptor of the splice plane, logging rather than throwing: it is gone either way. */
+    static void closeQuietly(int fd) {
         try {
             Splice.close(fd);
         } catch (IOException e) {
-            LOG.warn("closing pipe fd {}: {}", fd, e.getMessage());
+            LOG.warn("closing fd {}: {}", fd, e.getMessage());
         }
     }
 }

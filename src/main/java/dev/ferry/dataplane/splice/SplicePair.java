@@ -90,7 +90,7 @@ final class SplicePair {
         try {
             backendFd = Splice.duplicate(fd(backendChannel));
         } catch (IOException | RuntimeException e) {
-            closeQuietly(clientFd);
+            Pipe.closeQuietly(clientFd);
             throw e;
         }
         client = new Side(new Socket(clientFd), ConnectionEnd.CLIENT_RESET);
@@ -336,14 +336,6 @@ final class SplicePair {
             }
         }
         connection.end("splice", how, toBackend.sent, toClient.sent);
-    }
-
-    private static void closeQuietly(int fd) {
-        try {
-            Splice.close(fd);
-        } catch (IOException e) {
-            LOG.warn("closing fd {}: {}", fd, e.getMessage());
-        }
     }
 
     /** One socket of the pair, registered with the event loop on its own. */
