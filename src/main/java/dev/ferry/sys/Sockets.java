@@ -13,9 +13,10 @@ import java.lang.foreign.MemorySegment;
  * Nothing here takes ownership of or closes the fd.
  */
 public final class Sockets {
-    private static final int SO_RCVBUF = 8;
     private static final int SO_RCVBUFFORCE = 33;
     private static final int SO_RCVLOWAT = 18;
+    private static final int SO_BUF_LOCK = 72;
+    private static final int SOCK_RCVBUF_LOCK = 2;
     private static final int SO_COOKIE = 57;
     private static final int TCP_INFO = 11;
     private static final long SIOCOUTQ = 0x5411;  // = TIOCOUTQ
@@ -50,12 +51,15 @@ public final class Sockets {
         Libc.setsockopt(fd, Libc.SOL_SOCKET, SO_RCVLOWAT, bytes, "SO_RCVLOWAT");
     }
 
-    /** The receive buffer's size as the kernel uses it (SO_RCVBUF: twice what was set). */
-    public static int receiveBuffer(int fd) throws IOException {
+    /**
+     * Whether the receive buffer's size was set (SO_RCVBUF or SO_RCVBUFFORCE), which stops TCP's
+     * autotuning of it; read with SO_BUF_LOCK (Linux 5.14).
+     */
+    public static boolean receiveBufferFixed(int fd) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment value = arena.allocate(JAVA_INT);
-            Libc.getsockopt(fd, Libc.SOL_SOCKET, SO_RCVBUF, value, "SO_RCVBUF");
-            return value.get(JAVA_INT, 0);
+            Libc.getsockopt(fd, Libc.SOL_SOCKET, SO_BUF_LOCK, value, "SO_BUF_LOCK");
+            return (value.get(JAVA_INT, 0) & SOCK_RCVBUF_LOCK) != 0;
         }
     }
 

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.FerryProcess;
-import dev.ferry.testing.Processes;
+import dev.ferry.testing.SocketMemory;
 import dev.ferry.testing.TestBackend;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -13,8 +13,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,7 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code socket_buffers} reach Ferry's own sockets, as the kernel reports them. */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class SocketBuffersTest {
-    private static final Pattern SKMEM = Pattern.compile("rb(\\d+),t\\d+,tb(\\d+)");
 
     @TempDir
     Path workDir;
@@ -43,9 +40,9 @@ class SocketBuffersTest {
             }
             // The kernel keeps twice what SO_RCVBUF and SO_SNDBUF asked for.
             assertEquals(List.of(2L * 96 * 1024, 2L * 80 * 1024),
-                    buffers("sport = :" + ferry.port() + " and dport = :" + client.getLocalPort()), "client side");
+                    SocketMemory.buffers("sport = :" + ferry.port() + " and dport = :" + client.getLocalPort()), "client side");
             assertEquals(List.of(2L * 72 * 1024, 2L * 64 * 1024),
-                    buffers("dport = :" + backend.address().getPort()), "backend side");
+                    SocketMemory.buffers("dport = :" + backend.address().getPort()), "backend side");
             release.countDown();
         }
     }
@@ -71,15 +68,5 @@ class SocketBuffersTest {
                     + rmemMax + "): the kernel uses " + rmemMax + " instead";
             assertTrue(ferry.output().contains(expected), ferry.output());
         }
-    }
-
-    /** rb and tb of the one TCP socket {@code filter} selects, from {@code ss -tm}. */
-    private static List<Long> buffers(String filter) throws Exception {
-        String ss = Processes.run(List.of("ss", "-Htmn", "state", "established", filter), "", 10);
-        Matcher skmem = SKMEM.matcher(ss);
-        assertTrue(skmem.find(), "no socket for '" + filter + "' in:\n" + ss);
-        List<Long> found = List.of(Long.parseLong(skmem.group(1)), Long.parseLong(skmem.group(2)));
-        assertTrue(!skmem.find(), "more than one socket for '" + filter + "' in:\n" + ss);
-        return found;
     }
 }

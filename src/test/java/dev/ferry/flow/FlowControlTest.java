@@ -8,6 +8,7 @@ import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.HashPeer;
 import dev.ferry.testing.HostMemory;
 import dev.ferry.testing.RandomStream;
+import dev.ferry.testing.SocketMemory;
 import dev.ferry.testing.TestBackend;
 import dev.ferry.testing.ThrottledReader;
 import dev.ferry.testing.TimedWriter;
@@ -103,6 +104,62 @@ class FlowControlTest {
                 reader.unthrottle();
                 assertEquals(backend.<HashPeer.Received>nextResult(120), reading.get(120, TimeUnit.SECONDS));
             }
+        }
+    }
+
+    /**
+     * Held bytes wait in Ferry's receive buffer from the client, so its size is the bound: small
+     * (128 KiB, which the kernel doubles) while the backend takes nothing, max_in_flight once it
+     * reads; a size the operator fixed is never touched. The stream stays intact throughout.
+     */
+    @Test
+    void theHeldBytesBufferIsSmallWhileThePeerTakesNothingAndTheLimitOnceItReads() throws Exception {
+        assertEquals(List.of(256 * 1024L, 4 * MIB), heldBufferSizes(""));
+        assertEquals(List.of(2 * 96 * 1024L, 2 * 96 * 1024L), heldBufferSizes("socket_buffers: { client_receive: 96KiB }\n"));
+    }
+
+    /**
+     * Ferry's receive buffer on the client side (ss's rb) while the backend reads nothing for a
+     * while, and then after it read slowly for a while; then the stream is checked whole.
+     */
+    private static List<Long> heldBufferSizes(String extraYaml) throws Exception {
+        long length = 64 * MIB;
+        ThrottledReader reader = new ThrottledReader(SLOW);
+        CountDownLatch startReading = new CountDownLatch(1);
+        try (TestBackend backend = new TestBackend(socket -> {
+                 startReading.await();
+                 return reader.read(socket.getInputStream());
+             });
+             FerryHarness ferry = FerryHarness.start(extraYaml + config(backend.endpoint(), 4 * MIB));
+             Socket client = ferry.connect()) {
+            CompletableFuture<Void> writing = async(() -> {
+                HashPeer.send(client, 11, length);
+                client.shutdownOutput();
+                return null;
+            });
+            String ferrySide = "sport = :" + client.getPort() + " and dport = :" + client.getLocalPort();
+            awaitHolds(ferry, 1);  // counted after the hold sized the buffer
+            long whileStalled = SocketMemory.buffers(ferrySide).getFirst();
+            startReading.countDown();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (reader.received() < 2 * MIB && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            long whileReading = SocketMemory.buffers(ferrySide).getFirst();
+            reader.unthrottle();
+            writing.get(2, TimeUnit.MINUTES);
+            assertEquals(new HashPeer.Received(length, RandomStream.sha256(11, length)), backend.nextResult(120));
+            return List.of(whileStalled, whileReading);
+        }
+    }
+
+    private static void awaitHolds(FerryHarness ferry, long holds) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (ferry.stat("ferry_sockmap_holds_total") < holds) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no hold within 10 s");
+            }
+            Thread.sleep(20);
         }
     }
 

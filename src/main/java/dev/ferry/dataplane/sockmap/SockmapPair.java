@@ -60,8 +60,8 @@ final class SockmapPair {
     private static final ThreadLocal<MemorySegment> HELD_SCRATCH =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(HELD_CHUNK));
     /**
-     * A held source's receive buffer: small, so that TCP closes the sender's window soon instead
-     * of letting autotuning grow the buffer that holds the bytes the peer cannot take yet.
+     * A held source's receive buffer until its peer has taken this much of the held bytes: small,
+     * so that a peer that takes nothing (a stalled backend) closes the sender's window soon.
      */
     private static final int HELD_RECEIVE_BUFFER = 128 * 1024;
 
@@ -158,9 +158,12 @@ final class SockmapPair {
             return;
         }
         try {
-            if (direction.receiveBufferBeforeHold == 0) {
-                direction.receiveBufferBeforeHold = Sockets.receiveBuffer(direction.source.fd) / 2;
-                Sockets.setReceiveBuffer(direction.source.fd, HELD_RECEIVE_BUFFER);
+            if (!direction.receiveBufferSized) {
+                direction.receiveBufferSized = true;
+                if (!Sockets.receiveBufferFixed(direction.source.fd)) {
+                    Sockets.setReceiveBuffer(direction.source.fd, HELD_RECEIVE_BUFFER);
+                    direction.raiseReceiveBufferAt = direction.userWritten + HELD_RECEIVE_BUFFER;
+                }
             }
         } catch (IOException e) {
             socketStateUnreadable(direction, e);
@@ -168,6 +171,32 @@ final class SockmapPair {
         }
         connection.stats().increment(HOLDS);
         drainHeld(direction, 0);
+    }
+
+    /**
+     * Held bytes wait in the source's receive buffer, so that buffer is what bounds them. At the
+     * first hold it is made small; once the peer has taken that much of the held bytes it is a peer
+     * that reads, and the buffer grows to max_in_flight, so that user space can keep up with a
+     * fast sender instead of waiting on its zero-window probes (docs/flow-control.md, facts 7-9).
+     * The size stays fixed from then on: shrinking it again under an advertised window drops
+     * segments (fact 8), and handing it back to autotuning cost bulk streams most of their
+     * throughput. A size the operator fixed ({@code socket_buffers}) is left alone.
+     */
+    private void raiseReceiveBufferOnceThePeerReads(Direction direction) {
+        if (direction.userWritten < direction.raiseReceiveBufferAt) {
+            return;
+        }
+        direction.raiseReceiveBufferAt = Long.MAX_VALUE;
+        // SO_RCVBUF counts bookkeeping too: the kernel doubles the value it is given.
+        int size = (int) Math.min(maxInFlight / 2, Integer.MAX_VALUE / 2);
+        if (size <= HELD_RECEIVE_BUFFER) {
+            return;
+        }
+        try {
+            Sockets.setReceiveBuffer(direction.source.fd, size);
+        } catch (IOException e) {
+            socketStateUnreadable(direction, e);
+        }
     }
 
     /**
@@ -204,9 +233,13 @@ final class SockmapPair {
                 // Checked for every chunk, after peeking it: once a chunk lets user space catch up, the
                 // verdict may redirect the next bytes and hold the ones after them. The counters read
                 // after the peek count every redirect that came before the bytes peeked.
-                if (!direction.forwardedBytesInTarget(afterPeek.redirectedBytes())) {
-                    scheduleDrain(direction, direction.userRead > readBefore ? 0 : attempt + 1);
-                    return;
+                if (afterPeek.redirectedBytes() != direction.redirectedSeenInTarget) {
+                    if (!direction.forwardedBytesInTarget(afterPeek.redirectedBytes())) {
+                        scheduleDrain(direction, direction.userRead > readBefore ? 0 : attempt + 1);
+                        return;
+                    }
+                    // Stays true while no new redirect comes: every byte user space writes enters the target.
+                    direction.redirectedSeenInTarget = afterPeek.redirectedBytes();
                 }
                 long sent = SocketIo.send(direction.target.fd, scratch.asSlice(0, peeked));
                 if (sent < 0 && sent != -Errno.EAGAIN) {
@@ -239,18 +272,6 @@ final class SockmapPair {
             return;
         }
         // Caught up: the kernel forwards again, and a new hold announces itself.
-        if (direction.receiveBufferBeforeHold != 0) {
-            try {
-                Sockets.setReceiveBuffer(direction.source.fd, direction.receiveBufferBeforeHold);
-                // Setting the size also stopped TCP's autotuning of this buffer, and it stays stopped: letting
-                // autotuning grow it again after each hold cut a bulk stream from 3.9-4.9 to 0.3-0.7 Gbit/s
-                // across namespaces (docs/flow-control.md).
-                direction.receiveBufferBeforeHold = 0;
-            } catch (IOException e) {
-                socketStateUnreadable(direction, e);
-                return;
-            }
-        }
         if (direction.eof) {
             drain(direction, 0);
         }
@@ -332,6 +353,7 @@ final class SockmapPair {
         direction.userWritten += bytes;
         kernel.setDrained(direction.source.cookie, direction.userWritten);
         connection.stats().add(HELD_BYTES, bytes);
+        raiseReceiveBufferOnceThePeerReads(direction);
     }
 
     private void afterHeldBytesWritten(Direction direction) {
@@ -505,8 +527,12 @@ final class SockmapPair {
         CompositeByteBuf pending;
         long userRead;
         long userWritten;
-        /** While held: the source's receive buffer before it was made small, to restore after. */
-        int receiveBufferBeforeHold;
+        /** The source's receive buffer was sized for holding, at the first hold. */
+        boolean receiveBufferSized;
+        /** Once userWritten reaches this, the source's receive buffer grows to max_in_flight. */
+        long raiseReceiveBufferAt = Long.MAX_VALUE;
+        /** Redirected bytes known to be in the target's send queue: no need to look again. */
+        long redirectedSeenInTarget = -1;
         /** A {@link #drainHeld} pass is scheduled. */
         boolean drainScheduled;
         boolean writing;
