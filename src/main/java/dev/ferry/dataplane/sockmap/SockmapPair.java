@@ -133,6 +133,9 @@ final class SockmapPair {
         long forwarded = 0;
         for (Direction direction : directions) {
             SockmapKernel.ConnCounters counters = counters(direction.source);
+            if (!countsWithinArrived(direction, counters)) {
+                return;
+            }
             forwarded += counters.redirectedBytes() + direction.userWritten;
             if (counters.passedBytes() > direction.userWritten && !direction.drainScheduled) {
                 // Held bytes nobody is moving: their hold event was lost (a full ring buffer).
@@ -266,6 +269,9 @@ final class SockmapPair {
             return;
         }
         SockmapKernel.ConnCounters counters = counters(direction.source);
+        if (!countsWithinArrived(direction, counters)) {
+            return;
+        }
         if (direction.userWritten < counters.passedBytes()) {
             // More was held: still queued for the source socket, or a pass ended at its chunk limit.
             scheduleDrain(direction, direction.userRead > readBefore ? 0 : attempt + 1);
@@ -298,6 +304,36 @@ final class SockmapPair {
         }
         direction.drainScheduled = true;
         retryLater(direction.source, attempt, () -> drainHeld(direction, attempt));
+    }
+
+    /** False, with the pair reset, when the verdict counted more bytes than TCP received so far. */
+    private boolean countsWithinArrived(Direction direction, SockmapKernel.ConnCounters counters) {
+        try {
+            // bytes_received read after the counters, and counting a FIN if one came: never too small.
+            long arrived = Sockets.tcpInfo(direction.source.fd).bytesReceived() - direction.source.consumed;
+            return !verdictSawMoreThanArrived(direction, counters, arrived);
+        } catch (IOException e) {
+            socketStateUnreadable(direction, e);
+            return false;
+        }
+    }
+
+    /**
+     * The verdict counted more bytes than TCP received on the source: the kernel handed it a segment
+     * twice (measured under two-way bulk streams with flow control on: exactly one loopback segment,
+     * docs/flow-control.md), and the copy went to the target. The stream is broken; reset it, never
+     * let it end as if whole or wait for an end that cannot be matched.
+     */
+    private boolean verdictSawMoreThanArrived(Direction direction, SockmapKernel.ConnCounters counters, long arrived) {
+        long counted = counters.redirectedBytes() + counters.passedBytes();
+        if (counted <= arrived) {
+            return false;
+        }
+        LOG.error("listener {}: cluster {}: the kernel handed the verdict {} byte(s) more than TCP received from the {}"
+                        + " (a segment seen twice); resetting", connection.listener(), connection.cluster(),
+                counted - arrived, direction.source == client ? "client" : "backend");
+        end(ConnectionEnd.FORWARDING_ERROR, true);
+        return true;
     }
 
     private void readPastTheVerdict(Direction direction, SockmapKernel.ConnCounters counters) {
@@ -378,6 +414,10 @@ final class SockmapPair {
         try {
             if (counters.redirectFailures() > 0 || direction.userRead > counters.passedBytes()) {
                 readPastTheVerdict(direction, counters);
+                return;
+            }
+            long arrived = direction.source.payloadReceivedAtEof() - direction.source.consumed;
+            if (verdictSawMoreThanArrived(direction, counters, arrived)) {
                 return;
             }
             if (direction.delivered(counters)) {
