@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ferry.stats.Stats;
+import dev.ferry.testing.Await;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -18,7 +19,6 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -93,16 +93,6 @@ class HealthCheckTest {
         }
     }
 
-    static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting until " + what);
-            }
-            Thread.sleep(20);
-        }
-    }
-
     @Test
     void anEndpointGoesDownAfterFallFailuresAndComesBackAfterRisePasses() throws Exception {
         Stats stats = new Stats();
@@ -116,12 +106,12 @@ class HealthCheckTest {
             c.start(group, background);
             Endpoint endpoint = c.endpoints().getFirst();
             try {
-                await(() -> stats.get("ferry_health_checks_total{cluster=\"c\",result=\"pass\"}") >= 4, "checks pass");
+                Await.until(() -> stats.get("ferry_health_checks_total{cluster=\"c\",result=\"pass\"}") >= 4, "checks pass");
                 assertTrue(endpoint.available(System.nanoTime()));
 
                 dying.close();
                 long closedAt = System.nanoTime();
-                await(() -> !endpoint.checkedUp(), "the endpoint is down");
+                Await.until(() -> !endpoint.checkedUp(), "the endpoint is down");
                 long detectMillis = (System.nanoTime() - closedAt) / 1_000_000;
                 System.out.println("down detected after " + detectMillis + " ms (interval 100ms, fall 2)");
                 assertEquals(1, stats.get("ferry_endpoint_transitions_total{cluster=\"c\",endpoint=\"127.0.0.1:"
@@ -133,7 +123,7 @@ class HealthCheckTest {
                 assertTrue(c.gauges().contains("endpoint=\"127.0.0.1:" + port + "\"} 0"), c.gauges());
 
                 try (Server back = new Server(port, null)) {
-                    await(endpoint::checkedUp, "the endpoint is up again");
+                    Await.until(endpoint::checkedUp, "the endpoint is up again");
                     assertEquals(1, stats.get("ferry_endpoint_transitions_total{cluster=\"c\",endpoint=\"127.0.0.1:"
                             + port + "\",to=\"up\"}"));
                     assertEquals(2, c.attemptOrder(ConnectionKeys.ofSource(new InetSocketAddress("10.0.0.1", 1))).size());
@@ -156,7 +146,7 @@ class HealthCheckTest {
                     stats);
             c.start(group, background);
             try {
-                await(() -> !c.endpoints().get(1).checkedUp() && !c.endpoints().get(2).checkedUp(),
+                Await.until(() -> !c.endpoints().get(1).checkedUp() && !c.endpoints().get(2).checkedUp(),
                         "the wrong and the silent endpoint are down");
                 Thread.sleep(300);
                 assertTrue(c.endpoints().getFirst().checkedUp());
@@ -185,7 +175,7 @@ class HealthCheckTest {
                 """.formatted(port)), Optional.empty(), Resolver.SYSTEM, stats);
         c.start(group, background);
         try {
-            await(() -> !c.endpoints().getFirst().checkedUp(), "the only endpoint is down");
+            Await.until(() -> !c.endpoints().getFirst().checkedUp(), "the only endpoint is down");
             var refused = org.junit.jupiter.api.Assertions.assertThrows(BackendConnector.NoBackendException.class,
                     () -> c.attemptOrder(ConnectionKeys.ofSource(new InetSocketAddress("10.0.0.1", 1))));
             assertEquals("no_healthy_endpoint", refused.reason());

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.ferry.config.ConfigLoader;
 import dev.ferry.connect.Cluster;
 import dev.ferry.connect.Endpoint;
+import dev.ferry.testing.Await;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.Processes;
 import io.netty.buffer.Unpooled;
@@ -27,7 +28,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -146,16 +146,6 @@ class ClusterEndToEndTest {
     static String oneShot(InetSocketAddress ferry, String line) throws IOException {
         try (Client client = new Client(ferry)) {
             return client.say(line);
-        }
-    }
-
-    static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting until " + what);
-            }
-            Thread.sleep(20);
         }
     }
 
@@ -286,7 +276,7 @@ class ClusterEndToEndTest {
                 assertEquals(3, cluster.activeConnections());
 
                 open.removeFirst().close();
-                await(() -> cluster.activeConnections() == 2, "the closed connection is released");
+                Await.until(() -> cluster.activeConnections() == 2, "the closed connection is released");
                 Client again = new Client(ferry.address(), "127.0.0.1");
                 assertEquals("b:again", again.say("again"));
                 open.add(again);
@@ -295,8 +285,8 @@ class ClusterEndToEndTest {
                     client.close();
                 }
             }
-            await(() -> cluster.activeConnections() == 0, "every connection is released");
-            await(() -> cluster.endpoints().getFirst().activeConnections() == 0, "the endpoint count is released");
+            Await.until(() -> cluster.activeConnections() == 0, "every connection is released");
+            Await.until(() -> cluster.endpoints().getFirst().activeConnections() == 0, "the endpoint count is released");
             assertEquals(0, cluster.activeConnections(InetAddress.getByName("127.0.0.1")));
         }
     }
@@ -321,7 +311,7 @@ class ClusterEndToEndTest {
             assertEquals(List.of("a:x", "b:x", "a:x", "b:x"), answers);
 
             b.close();
-            await(() -> !bEndpoint.checkedUp(), "b is down");
+            Await.until(() -> !bEndpoint.checkedUp(), "b is down");
             String failuresOnB = "ferry_endpoint_connect_failures_total{cluster=\"c\",endpoint=\"127.0.0.1:" + bPort + "\"}";
             long failuresBefore = ferry.stat(failuresOnB);
             for (int i = 0; i < 10; i++) {
@@ -330,7 +320,7 @@ class ClusterEndToEndTest {
             assertEquals(failuresBefore, ferry.stat(failuresOnB), "a down endpoint is not even tried");
 
             try (NamedEcho back = new NamedEcho("b", new InetSocketAddress(InetAddress.getLoopbackAddress(), bPort))) {
-                await(bEndpoint::checkedUp, "b is up again");
+                Await.until(bEndpoint::checkedUp, "b is up again");
                 List<String> after = new ArrayList<>();
                 for (int i = 0; i < 6; i++) {
                     after.add(oneShot(ferry.address(), "z"));
@@ -353,7 +343,7 @@ class ClusterEndToEndTest {
                 health_check: { interval: 100ms, timeout: 200ms, rise: 1, fall: 1 }
                 """.formatted(deadPort)))) {
             Cluster cluster = ferry.ferry().clusters().get("c");
-            await(() -> !cluster.endpoints().getFirst().checkedUp(), "the endpoint is down");
+            Await.until(() -> !cluster.endpoints().getFirst().checkedUp(), "the endpoint is down");
             assertEquals(null, oneShot(ferry.address(), "x"));
             assertEquals(1, ferry.stat("ferry_connections_refused_total{listener=\"edge\",reason=\"no_healthy_endpoint\"}"));
         }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ferry.demo.DemoBackends;
 import dev.ferry.route.KafkaRequestHeader;
+import dev.ferry.testing.Await;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.Processes;
 import dev.ferry.testing.TestBackend;
@@ -279,10 +280,8 @@ class FirstPacketMatchersTest {
     }
 
     private static void awaitCount(String reason, long expected) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (refused(reason) < expected && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        Await.until(() -> refused(reason) >= expected, Duration.ofSeconds(10),
+                () -> expected + " refused with " + reason + " (is " + refused(reason) + ")");
         assertEquals(expected, refused(reason), reason);
     }
 

@@ -3,18 +3,19 @@ package dev.ferry.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.ferry.testing.Await;
 import dev.ferry.testing.FerryProcess;
 import dev.ferry.testing.RandomStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -23,7 +24,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -155,16 +155,6 @@ class ReloadProcessTest {
         return sent.thenCombine(received, (ignored, result) -> result);
     }
 
-    static void await(BooleanSupplier condition, String what, long seconds) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting until " + what);
-            }
-            Thread.sleep(50);
-        }
-    }
-
     static void hup(FerryProcess ferry) throws Exception {
         Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(ferry.pid())).inheritIO().start();
         assertEquals(0, kill.waitFor());
@@ -199,7 +189,7 @@ class ReloadProcessTest {
                 Files.writeString(file, config(port, "b", a.port(), b.port()));
                 hup(ferry);
                 long reloadedAt = System.nanoTime();
-                await(() -> probe(port) == 'B', "new connections reach cluster b", 20);
+                Await.until(() -> probe(port) == 'B', Duration.ofSeconds(20), "new connections reach cluster b");
                 long switchMillis = (System.nanoTime() - reloadedAt) / 1_000_000;
                 Thread.sleep(300);
                 probing.set(false);
@@ -220,7 +210,7 @@ class ReloadProcessTest {
                 // A broken file is refused, with file, line and field, and the running routes stay.
                 Files.writeString(file, config(port, "b", a.port(), b.port()).replace("cluster: b", "cluster: nope"));
                 hup(ferry);
-                await(() -> output(ferry).contains(file + ":5:"), "the refusal is logged", 20);
+                Await.until(() -> output(ferry).contains(file + ":5:"), Duration.ofSeconds(20), "the refusal is logged");
                 assertTrue(output(ferry).contains("refused, the running configuration stays"), output(ferry));
                 assertTrue(output(ferry).contains(file + ":5:"), output(ferry));
                 assertTrue(output(ferry).contains("listeners[0].routes[0].cluster: unknown cluster 'nope'"), output(ferry));
@@ -230,7 +220,7 @@ class ReloadProcessTest {
 
                 // A fixed file is picked up without a signal.
                 Files.writeString(file, config(port, "a", a.port(), b.port()));
-                await(() -> probe(port) == 'A', "the changed file routes to a again", 20);
+                Await.until(() -> probe(port) == 'A', Duration.ofSeconds(20), "the changed file routes to a again");
                 assertTrue(output(ferry).contains("reload (file changed"), output(ferry));
             }
         }

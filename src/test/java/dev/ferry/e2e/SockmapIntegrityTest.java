@@ -3,6 +3,7 @@ package dev.ferry.e2e;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.ferry.testing.Await;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.HashPeer;
 import dev.ferry.testing.RandomStream;
@@ -196,11 +197,8 @@ class SockmapIntegrityTest {
      * the end of the stream a moment before Ferry records it.
      */
     static void awaitEnded(FerryHarness ferry, String labels, long expected) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (ferry.ferry().stats().sum("ferry_connections_ended_total", labels) < expected
-                && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        Await.until(() -> ferry.ferry().stats().sum("ferry_connections_ended_total", labels) >= expected,
+                Duration.ofSeconds(10), () -> expected + " connections ended with " + labels);
         assertEquals(expected, ferry.ferry().stats().sum("ferry_connections_ended_total", labels),
                 "connections ended with " + labels);
     }

@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.ferry.testing.Await;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.HashPeer;
 import dev.ferry.testing.RandomStream;
@@ -30,8 +31,6 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -125,7 +124,7 @@ class SplicePipesTest {
                 long waits;
                 try (OpenFilesLimit ignored = OpenFilesLimit.lowerToLowestFreeDescriptor()) {
                     senders.add(HashPeer.sendAsync(late, 1_000_000L, 1_000_000L));
-                    awaitTrue(() -> ferry.stat("ferry_splice_pipe_waits_total{reason=\"EMFILE\"}") >= 2,
+                    Await.until(() -> ferry.stat("ferry_splice_pipe_waits_total{reason=\"EMFILE\"}") >= 2, Duration.ofSeconds(10),
                             () -> "the late connection's direction waited for a pipe, and tried again: "
                                     + ferry.ferry().stats().render().lines()
                                             .filter(line -> line.contains("splice")).toList());
@@ -177,17 +176,7 @@ class SplicePipesTest {
     }
 
     private static void awaitStat(FerryHarness ferry, String name, long value) throws InterruptedException {
-        awaitTrue(() -> ferry.stat(name) == value, () -> name + " == " + value + " (is " + ferry.stat(name) + ")");
-    }
-
-    private static void awaitTrue(BooleanSupplier condition, Supplier<String> what) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within 10 s: " + what.get());
-            }
-            Thread.sleep(10);
-        }
+        Await.until(() -> ferry.stat(name) == value, Duration.ofSeconds(10), () -> name + " == " + value + " (is " + ferry.stat(name) + ")");
     }
 
     /**

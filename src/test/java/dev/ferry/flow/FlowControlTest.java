@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ferry.dataplane.sockmap.SockmapKernel;
+import dev.ferry.testing.Await;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.HashPeer;
 import dev.ferry.testing.HostMemory;
@@ -137,11 +138,8 @@ class FlowControlTest {
                 assertTrue(!(cause instanceof java.net.SocketTimeoutException || cause instanceof TimeoutException),
                         "the connection hung: " + cause);
                 // The reset reaches the client a moment before the end is counted.
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                while (forwardingErrors(ferry) == 0 && System.nanoTime() < deadline) {
-                    Thread.sleep(20);
-                }
-                assertEquals(1, forwardingErrors(ferry), "the connection broke without a logged forwarding error: " + cause);
+                Await.until(() -> forwardingErrors(ferry) == 1, Duration.ofSeconds(5),
+                        "a logged forwarding error for the connection that broke with " + cause);
                 return;
             }
             assertEquals(new HashPeer.Received(size, RandomStream.sha256(22, size)), atClient, "backend to client");
@@ -185,28 +183,16 @@ class FlowControlTest {
                 return null;
             });
             String ferrySide = "sport = :" + client.getPort() + " and dport = :" + client.getLocalPort();
-            awaitHolds(ferry, 1);  // counted after the hold sized the buffer
+            // Counted after the hold sized the buffer.
+            Await.until(() -> ferry.stat("ferry_sockmap_holds_total") >= 1, Duration.ofSeconds(10), "a hold");
             long whileStalled = SocketMemory.buffers(ferrySide).getFirst();
             startReading.countDown();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (reader.received() < 2 * MIB && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
+            Await.until(() -> reader.received() >= 2 * MIB, Duration.ofSeconds(10), "the backend read 2 MiB");
             long whileReading = SocketMemory.buffers(ferrySide).getFirst();
             reader.unthrottle();
             writing.get(2, TimeUnit.MINUTES);
             assertEquals(new HashPeer.Received(length, RandomStream.sha256(11, length)), backend.nextResult(120));
             return List.of(whileStalled, whileReading);
-        }
-    }
-
-    private static void awaitHolds(FerryHarness ferry, long holds) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (ferry.stat("ferry_sockmap_holds_total") < holds) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("no hold within 10 s");
-            }
-            Thread.sleep(20);
         }
     }
 
