@@ -124,7 +124,8 @@ class SplicePipesTest {
                 long waits;
                 try (OpenFilesLimit ignored = OpenFilesLimit.lowerToLowestFreeDescriptor()) {
                     senders.add(HashPeer.sendAsync(late, 1_000_000L, 1_000_000L));
-                    Await.until(() -> ferry.stat("ferry_splice_pipe_waits_total{reason=\"EMFILE\"}") >= 2, Duration.ofSeconds(10),
+                    Await.until(() -> ferry.stat("ferry_splice_pipe_waits_total{reason=\"EMFILE\"}") >= 2,
+                            Duration.ofSeconds(10),
                             () -> "the late connection's direction waited for a pipe, and tried again: "
                                     + ferry.ferry().stats().render().lines()
                                             .filter(line -> line.contains("splice")).toList());
@@ -176,7 +177,8 @@ class SplicePipesTest {
     }
 
     private static void awaitStat(FerryHarness ferry, String name, long value) throws InterruptedException {
-        Await.until(() -> ferry.stat(name) == value, Duration.ofSeconds(10), () -> name + " == " + value + " (is " + ferry.stat(name) + ")");
+        Await.until(() -> ferry.stat(name) == value, Duration.ofSeconds(10),
+                () -> name + " == " + value + " (is " + ferry.stat(name) + ")");
     }
 
     /**

@@ -420,7 +420,7 @@ final class SockmapPair {
             if (verdictSawMoreThanArrived(direction, counters, arrived)) {
                 return;
             }
-            if (direction.delivered(counters)) {
+            if (direction.delivered(counters, arrived)) {
                 direction.shut = true;
                 ((DuplexChannel) direction.target.channel).shutdownOutput().addListener(shut -> {
                     if (directions.stream().allMatch(d -> d.shut)) {
@@ -593,12 +593,11 @@ final class SockmapPair {
         }
 
         /**
-         * True when every byte the source received was consumed before the handoff, redirected, or
-         * held and then written by user space, and every one of them is in the target's send queue.
+         * True when every byte the source received after the handoff ({@code arrived}) was redirected,
+         * or held and then written by user space, and every one of them is in the target's send queue.
          */
-        boolean delivered(SockmapKernel.ConnCounters counters) throws IOException {
-            long received = source.payloadReceivedAtEof() - source.consumed;
-            if (received != counters.redirectedBytes() + counters.passedBytes()) {
+        boolean delivered(SockmapKernel.ConnCounters counters, long arrived) throws IOException {
+            if (arrived != counters.redirectedBytes() + counters.passedBytes()) {
                 return false;
             }
             if (userWritten != counters.passedBytes() || writing || pending.isReadable()) {
