@@ -49,7 +49,7 @@ IPERF_PORT, SOCKPERF_PORT, TLS_PORT, HOLD_PORT0, HOLD_PORTS = 5201, 11111, 7000,
 PROXY_BASE = {"ferry-sockmap": 8000, "ferry-splice": 8100, "ferry-copy": 8200, "haproxy": 8300,
               "ferry-sockmap-flow": 8400}
 # Ferry targets that differ from their plane's default configuration: sockmap with flow control on.
-FLOW = {"ferry-sockmap-flow": "4MiB"}
+FLOW = {"ferry-sockmap": "0", "ferry-sockmap-flow": "4MiB"}
 
 
 def ferry_plane(target):

@@ -15,6 +15,13 @@
  * closes the sender's window; user space moves them to the peer with
  * ordinary backpressure. It keeps passing until user space has written every
  * passed byte, so the stream stays in order.
+ *
+ * Before any of that, the verdict cuts from an skb the bytes it has already
+ * seen. TCP queues a retransmitted segment that overlaps bytes it received
+ * before (seq < rcv_nxt < end_seq) whole, trusting every reader to skip what
+ * copied_seq says was read; tcp_read_skb() hands the skb over as it is, so
+ * without the cut those bytes would be forwarded twice (docs/flow-control.md,
+ * fact 10).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -36,10 +43,28 @@ struct inet_connection_sock {
 
 struct tcp_sock {
 	struct inet_connection_sock inet_conn;
+	__u32 copied_seq;
 	__u64 bytes_acked;
 	__u32 snd_una;
 	__u32 write_seq;
 } __attribute__((preserve_access_index));
+
+/* TCP's control block leads skb->cb: the skb's first and end sequence numbers. */
+struct sk_buff {
+	char cb[48];
+} __attribute__((preserve_access_index));
+
+struct tcp_skb_seq {
+	__u32 seq;
+	__u32 end_seq;		/* one past the last byte, FIN included */
+};
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/* sk_skb's bpf_skb_adjust_room() removes at most this many bytes per call. */
+#define MAX_CUT_STEP 4095
+#define MAX_CUT_STEPS 64
+#define NEXT_SEQ_KNOWN (1ULL << 32)
 
 /* Per-socket state, keyed by the socket's cookie. An echo socket is its own peer. */
 struct conn {
@@ -51,6 +76,8 @@ struct conn {
 	__u64 redirect_failures;
 	__u64 passed_bytes;		/* received here, held for user space to forward */
 	__u64 held;			/* 1 while passing: set and cleared by the verdict only */
+	__u64 next_seq;			/* low 32 bits: the next byte's sequence number, once NEXT_SEQ_KNOWN */
+	__u64 seen_bytes_cut;		/* bytes cut because an earlier skb carried them */
 };
 
 /* Written by user space only: bytes it forwarded from this socket to the peer. */
@@ -166,6 +193,62 @@ static int hold(struct __sk_buff *skb, struct conn *c, __u64 cookie, __u64 drain
 	return SK_PASS;
 }
 
+/* The sequence number of the first byte no skb has carried yet: on the first call, TCP's copied_seq. */
+static bool next_seq(struct conn *c, __u64 cookie, __u32 *next)
+{
+	struct bpf_sock *self;
+	struct tcp_sock *tp;
+
+	if (c->next_seq & NEXT_SEQ_KNOWN) {
+		*next = (__u32)c->next_seq;
+		return true;
+	}
+	/* No skb has been eaten yet, so copied_seq is exactly what user space read before the handoff. */
+	self = bpf_map_lookup_elem(&sock_sources, &cookie);
+	if (!self)
+		return false;
+	tp = bpf_skc_to_tcp_sock(self);
+	if (tp)
+		*next = tp->copied_seq;
+	bpf_sk_release(self);
+	return tp != NULL;
+}
+
+/*
+ * Cuts from the head of the skb the bytes an earlier skb already carried and
+ * advances next_seq past it. Returns false if the cut failed; the bytes then
+ * go on uncut, and user space, which counts more bytes than TCP received,
+ * resets the connection.
+ */
+static bool cut_seen_bytes(struct __sk_buff *skb, struct conn *c, __u64 cookie)
+{
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+	struct tcp_skb_seq *cb = (void *)kskb->cb;
+	__u32 seq = cb->seq, end_seq = cb->end_seq, next;
+	__s32 seen, left;
+	int i;
+
+	if (!next_seq(c, cookie, &next))
+		return false;
+	if ((__s32)(end_seq - next) > 0)
+		c->next_seq = NEXT_SEQ_KNOWN | end_seq;
+	seen = (__s32)(next - seq);
+	if (seen <= 0)
+		return true;
+	if ((__u32)seen > skb->len)
+		seen = skb->len;
+	left = seen;
+	for (i = 0; i < MAX_CUT_STEPS && left > 0; i++) {
+		__s32 step = left < MAX_CUT_STEP ? left : MAX_CUT_STEP;
+
+		if (bpf_skb_adjust_room(skb, -step, 0, 0))
+			break;
+		left -= step;
+	}
+	__sync_fetch_and_add(&c->seen_bytes_cut, seen - left);
+	return left == 0;
+}
+
 /*
  * SEC("sk_skb") rather than "sk_skb/verdict": libbpf 1.1 (Debian 12) knows
  * only the exact name "sk_skb" for this program type. The attach type is
@@ -192,6 +275,10 @@ int ferry_verdict(struct __sk_buff *skb)
 	 */
 	if (skb->len == 0)
 		return SK_DROP;
+
+	cut_seen_bytes(skb, c, cookie);
+	if (skb->len == 0)
+		return SK_DROP;	/* every byte was seen before: nothing to eat, nothing to forward */
 
 	if (c->max_in_flight) {
 		d = bpf_map_lookup_elem(&drained, &cookie);

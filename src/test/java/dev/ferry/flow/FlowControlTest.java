@@ -110,13 +110,13 @@ class FlowControlTest {
     }
 
     /**
-     * Both ends stream 1 GiB at once, so both directions are held again and again. On this kernel the
-     * verdict is now and then handed one segment twice (docs/flow-control.md, fact 10; about one run
-     * in three): Ferry must then reset the connection and log why, never let it end as if whole and
-     * never hang. Otherwise both streams arrive whole.
+     * Both ends stream 1 GiB at once, so both directions are held again and again, their windows
+     * close and reopen, and now and then TCP queues a retransmitted segment that overlaps bytes it
+     * had received (about one run in three before the verdict cut such bytes; docs/flow-control.md,
+     * fact 10). Both streams must arrive whole: every byte once, in order.
      */
     @Test
-    void twoWayBulkStreamsArriveWholeOrEndInALoggedReset() throws Exception {
+    void twoWayBulkStreamsArriveWhole() throws Exception {
         long size = 1024 * MIB;
         try (TestBackend backend = new TestBackend(socket -> {
                  HashPeer.syncAsBackend(socket);
@@ -125,26 +125,14 @@ class FlowControlTest {
              FerryHarness ferry = FerryHarness.start(config(backend.endpoint(), 4 * MIB));
              Socket client = ferry.connect()) {
             HashPeer.syncAsClient(client);
-            HashPeer.Received atClient;
-            HashPeer.Received atBackend;
-            try {
-                atClient = HashPeer.run(client, 21, size).get(4, TimeUnit.MINUTES);
-                atBackend = backend.nextResult(60);
-            } catch (Exception broken) {
-                Throwable cause = broken;
-                while (cause.getCause() != null) {
-                    cause = cause.getCause();
-                }
-                assertTrue(!(cause instanceof java.net.SocketTimeoutException || cause instanceof TimeoutException),
-                        "the connection hung: " + cause);
-                // The reset reaches the client a moment before the end is counted.
-                Await.until(() -> forwardingErrors(ferry) == 1, Duration.ofSeconds(5),
-                        "a logged forwarding error for the connection that broke with " + cause);
-                return;
-            }
+            HashPeer.Received atClient = HashPeer.run(client, 21, size).get(4, TimeUnit.MINUTES);
             assertEquals(new HashPeer.Received(size, RandomStream.sha256(22, size)), atClient, "backend to client");
-            assertEquals(new HashPeer.Received(size, RandomStream.sha256(21, size)), atBackend, "client to backend");
+            assertEquals(new HashPeer.Received(size, RandomStream.sha256(21, size)), backend.nextResult(60),
+                    "client to backend");
+            Await.until(() -> ferry.ferry().stats().sum("ferry_connections_ended_total", "") == 1, "the connection's end");
             assertEquals(0, forwardingErrors(ferry));
+            System.out.printf("two-way bulk: %d byte(s) seen before cut from retransmitted segments%n",
+                    ferry.stat("ferry_sockmap_seen_bytes_cut_total"));
         }
     }
 

@@ -32,9 +32,9 @@ import org.slf4j.LoggerFactory;
 public final class SockmapKernel implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SockmapKernel.class);
     private static final String OBJECT_RESOURCE = "/bpf/ferry.bpf.o";
-    private static final long CONN_SIZE = 64;  // struct conn: eight __u64, in this order:
+    private static final long CONN_SIZE = 80;  // struct conn: ten __u64 (next_seq, at 64, is the verdict's own):
     private static final long PEER_COOKIE = 0, MAX_IN_FLIGHT = 8, PEER_SEND_BASE = 16, REDIRECTED_BYTES = 24,
-            REDIRECTED_SKBS = 32, REDIRECT_FAILURES = 40, PASSED_BYTES = 48, HELD = 56;
+            REDIRECTED_SKBS = 32, REDIRECT_FAILURES = 40, PASSED_BYTES = 48, HELD = 56, SEEN_BYTES_CUT = 72;
 
     private final BpfObject object;
     private final BpfMap sockSources;
@@ -56,9 +56,10 @@ public final class SockmapKernel implements AutoCloseable {
      * @param redirectFailures skbs whose redirect failed, which the kernel dropped
      * @param passedBytes      bytes held back for user space to forward (flow control)
      * @param held             whether the verdict is holding this socket's bytes right now
+     * @param seenBytesCut     bytes the verdict cut from retransmitted skbs because it had seen them before
      */
     public record ConnCounters(long peerCookie, long redirectedBytes, long redirectedSkbs, long redirectFailures,
-                               long passedBytes, boolean held) {}
+                               long passedBytes, boolean held, long seenBytesCut) {}
 
     /** Entries in each of the program's maps; all zero when nothing leaked. */
     public record MapOccupancy(int sockSources, int sockTargets, int conns, int drained) {
@@ -232,7 +233,8 @@ public final class SockmapKernel implements AutoCloseable {
             }
             return Optional.of(new ConnCounters(conn.get(JAVA_LONG, PEER_COOKIE), conn.get(JAVA_LONG, REDIRECTED_BYTES),
                     conn.get(JAVA_LONG, REDIRECTED_SKBS), conn.get(JAVA_LONG, REDIRECT_FAILURES),
-                    conn.get(JAVA_LONG, PASSED_BYTES), conn.get(JAVA_LONG, HELD) != 0));
+                    conn.get(JAVA_LONG, PASSED_BYTES), conn.get(JAVA_LONG, HELD) != 0,
+                    conn.get(JAVA_LONG, SEEN_BYTES_CUT)));
         } catch (BpfException e) {
             throw unexpected(e);
         } finally {

@@ -48,10 +48,12 @@ import org.slf4j.LoggerFactory;
  */
 final class SockmapPair {
     private static final Logger LOG = LoggerFactory.getLogger(SockmapPair.class);
-    private static final SockmapKernel.ConnCounters NOTHING_YET = new SockmapKernel.ConnCounters(0, 0, 0, 0, 0, false);
+    private static final SockmapKernel.ConnCounters NOTHING_YET = new SockmapKernel.ConnCounters(0, 0, 0, 0, 0, false, 0);
     /** Flow control at work: holds started, and bytes that crossed user space because of them. */
     private static final String HOLDS = "ferry_sockmap_holds_total";
     private static final String HELD_BYTES = "ferry_sockmap_held_bytes_total";
+    /** Bytes of retransmitted segments that the verdict had seen before, cut so they are forwarded once. */
+    private static final String SEEN_BYTES_CUT = "ferry_sockmap_seen_bytes_cut_total";
     private static final long MAX_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** Held bytes moved per recv and send; a pass moves at most {@link #CHUNKS_PER_PASS} of them. */
     private static final int HELD_CHUNK = 128 * 1024;
@@ -319,10 +321,10 @@ final class SockmapPair {
     }
 
     /**
-     * The verdict counted more bytes than TCP received on the source: the kernel handed it a segment
-     * twice (measured under two-way bulk streams with flow control on: exactly one loopback segment,
-     * docs/flow-control.md), and the copy went to the target. The stream is broken; reset it, never
-     * let it end as if whole or wait for an end that cannot be matched.
+     * The verdict counted more bytes than TCP received on the source: it was handed bytes it had
+     * seen before and could not cut them (docs/flow-control.md, fact 10), and the copy went to the
+     * target. The stream is broken; reset it, never let it end as if whole or wait for an end that
+     * cannot be matched.
      */
     private boolean verdictSawMoreThanArrived(Direction direction, SockmapKernel.ConnCounters counters, long arrived) {
         long counted = counters.redirectedBytes() + counters.passedBytes();
@@ -330,7 +332,7 @@ final class SockmapPair {
             return false;
         }
         LOG.error("listener {}: cluster {}: the kernel handed the verdict {} byte(s) more than TCP received from the {}"
-                        + " (a segment seen twice); resetting", connection.listener(), connection.cluster(),
+                        + " (bytes seen twice that the verdict could not cut); resetting", connection.listener(), connection.cluster(),
                 counted - arrived, direction.source == client ? "client" : "backend");
         end(ConnectionEnd.FORWARDING_ERROR, true);
         return true;
@@ -480,8 +482,14 @@ final class SockmapPair {
         }
         Direction toBackend = directions.getFirst();
         Direction toClient = directions.getLast();
-        long bytesToBackend = connection.consumedFromClient() + counters(client).redirectedBytes() + toBackend.userWritten;
-        long bytesToClient = backend == client ? bytesToBackend : counters(backend).redirectedBytes() + toClient.userWritten;
+        SockmapKernel.ConnCounters fromClient = counters(client);
+        SockmapKernel.ConnCounters fromBackend = backend == client ? NOTHING_YET : counters(backend);
+        long bytesToBackend = connection.consumedFromClient() + fromClient.redirectedBytes() + toBackend.userWritten;
+        long bytesToClient = backend == client ? bytesToBackend : fromBackend.redirectedBytes() + toClient.userWritten;
+        long seenBytesCut = fromClient.seenBytesCut() + fromBackend.seenBytesCut();
+        if (seenBytesCut > 0) {
+            connection.stats().add(SEEN_BYTES_CUT, seenBytesCut);
+        }
         for (Direction direction : directions) {
             direction.pending.release();
         }

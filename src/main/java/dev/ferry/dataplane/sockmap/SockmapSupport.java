@@ -83,9 +83,9 @@ public final class SockmapSupport {
         try {
             int major = Integer.parseInt(parts[0]);
             int minor = Integer.parseInt(parts[1]);
-            boolean ok = major > 5 || (major == 5 && minor >= 13);
-            return new Check(KERNEL, ok, "Linux " + release
-                    + (ok ? "" : ": BPF_SK_SKB_VERDICT needs Linux 5.13 or later"));
+            boolean ok = major > 6 || (major == 6 && minor >= 2);
+            return new Check(KERNEL, ok, "Linux " + release + (ok ? "" : ": the verdict needs Linux 6.2 or later"
+                    + " (BPF_SK_SKB_VERDICT, and bpf_cast_to_kern_ctx to read TCP's sequence numbers)"));
         } catch (RuntimeException e) {
             return new Check(KERNEL, false, "cannot parse kernel release '" + release + "'");
         }
@@ -183,7 +183,7 @@ public final class SockmapSupport {
         return switch (e.errnoName()) {
             case "EPERM", "EACCES" -> e.verifierLog().isEmpty() ? "; " + GRANT : "; the verifier rejected the program";
             case "EINVAL", "EOPNOTSUPP", "ENOTSUPP" -> "; the kernel may lack sockmap support"
-                    + " (CONFIG_BPF_STREAM_PARSER, CONFIG_NET_SOCK_MSG) or be older than 5.13";
+                    + " (CONFIG_BPF_STREAM_PARSER, CONFIG_NET_SOCK_MSG) or be older than 6.2";
             case "ELIBACC" -> "; install the libbpf1 package";
             default -> "";
         };
