@@ -21,7 +21,7 @@ import org.snakeyaml.engine.v2.nodes.Node;
  *
  * <pre>{@code
  * sockmap: { max_connections: 65536 }     # optional
- * flow: { max_in_flight: 4MiB }           # optional; default 0: flow control off
+ * flow: { max_in_flight: 4MiB }           # optional; the default; 0 turns flow control off
  * socket_buffers: { client_receive: 128KiB, backend_send: 1MiB }   # optional; default 0: autotuned
  * admin: { address: 127.0.0.1:9901 }      # optional
  * dataplane: auto                         # sockmap, splice, copy or auto (the default); docs/dataplanes.md

@@ -69,6 +69,21 @@ class ConfigLoaderTest {
         assertEquals(Duration.ofHours(1), listener.idleTimeout());
         assertEquals(0, listener.address().getPort());
         assertEquals(SocketBuffersConfig.AUTOTUNED, config.socketBuffers());
+        assertEquals(new FlowConfig(4 * 1024 * 1024), config.flow(), "flow control is on, at 4 MiB");
+    }
+
+    @Test
+    void flowControlTakesASizeAndZeroTurnsItOff() throws Exception {
+        String listeners = """
+                listeners:
+                  - name: only
+                    address: 127.0.0.1:0
+                    routes:
+                      - action: reject
+                """;
+        assertEquals(new FlowConfig(1024 * 1024),
+                ConfigLoader.parse("flow: { max_in_flight: 1MiB }\n" + listeners, "flow.yaml").flow());
+        assertEquals(new FlowConfig(0), ConfigLoader.parse("flow: { max_in_flight: 0 }\n" + listeners, "off.yaml").flow());
     }
 
     @Test
