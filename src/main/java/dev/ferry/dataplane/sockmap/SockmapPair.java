@@ -332,8 +332,9 @@ final class SockmapPair {
             return false;
         }
         LOG.error("listener {}: cluster {}: the kernel handed the verdict {} byte(s) more than TCP received from the {}"
-                        + " (bytes seen twice that the verdict could not cut); resetting", connection.listener(), connection.cluster(),
-                counted - arrived, direction.source == client ? "client" : "backend");
+                        + " (bytes seen twice that the verdict could not cut); resetting",
+                connection.listener(), connection.cluster(), counted - arrived,
+                direction.source == client ? "client" : "backend");
         end(ConnectionEnd.FORWARDING_ERROR, true);
         return true;
     }
