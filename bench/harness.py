@@ -376,7 +376,8 @@ class Bench:
             done = run([self.java, "--enable-native-access=ALL-UNNAMED", "-jar", self.jar, "validate", path],
                        check=False, timeout=60)
             if done.returncode == 0:
-                self.plane_support[target] = (True, plane, f"`dataplane: {plane}`")
+                flow = f", `flow: {{ max_in_flight: {FLOW[target]} }}`" if target in FLOW else ""
+                self.plane_support[target] = (True, plane, f"`dataplane: {plane}`{flow}")
                 continue
             message = (done.stderr.strip() or done.stdout.strip()).splitlines()
             message = message[0] if message else f"validate exited {done.returncode}"
