@@ -36,8 +36,10 @@ public final class OverlappingSegment {
     private static final VarHandle ERRNO =
             CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final MethodHandle SOCKET = libc("socket", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
-    private static final MethodHandle SETSOCKOPT = libc("setsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
-    private static final MethodHandle GETSOCKOPT = libc("getsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    private static final MethodHandle SETSOCKOPT =
+            libc("setsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle GETSOCKOPT =
+            libc("getsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
     private static final MethodHandle GETSOCKNAME = libc("getsockname", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
     private static final MethodHandle SENDTO =
             libc("sendto", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
@@ -133,16 +135,16 @@ public final class OverlappingSegment {
     private static void setInt(Arena arena, int fd, int option, int value) throws IOException {
         MemorySegment state = arena.allocate(CAPTURE);
         MemorySegment cell = arena.allocateFrom(JAVA_INT, value);
-        check("setsockopt " + option, (int) call(() -> (int) SETSOCKOPT.invokeExact(state, fd, IPPROTO_TCP, option, cell, 4)),
-                state);
+        int result = (int) call(() -> (int) SETSOCKOPT.invokeExact(state, fd, IPPROTO_TCP, option, cell, 4));
+        check("setsockopt " + option, result, state);
     }
 
     private static int getInt(Arena arena, int fd, int option) throws IOException {
         MemorySegment state = arena.allocate(CAPTURE);
         MemorySegment cell = arena.allocate(JAVA_INT);
         MemorySegment length = arena.allocateFrom(JAVA_INT, 4);
-        check("getsockopt " + option, (int) call(() -> (int) GETSOCKOPT.invokeExact(state, fd, IPPROTO_TCP, option, cell, length)),
-                state);
+        int result = (int) call(() -> (int) GETSOCKOPT.invokeExact(state, fd, IPPROTO_TCP, option, cell, length));
+        check("getsockopt " + option, result, state);
         return cell.get(JAVA_INT, 0);
     }
 
