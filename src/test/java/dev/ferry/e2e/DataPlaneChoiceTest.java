@@ -29,7 +29,7 @@ class DataPlaneChoiceTest {
              FerryHarness ferry = FerryHarness.catchAll(backend.endpoint())) {
             assertTrue(ferry.ferry().kernel().isPresent(), "the sockmap program is loaded");
             roundTrip(ferry.port());
-            SockmapIntegrityTest.awaitEnded(ferry, "listener=\"edge\",plane=\"sockmap\",end=\"closed\"", 1);
+            ferry.awaitEnded("listener=\"edge\",plane=\"sockmap\",end=\"closed\"", 1);
         }
     }
 
@@ -53,8 +53,8 @@ class DataPlaneChoiceTest {
             assertTrue(ferry.ferry().kernel().isEmpty(), "no listener may use sockmap: the program is not loaded");
             roundTrip(ferry.port());
             roundTrip(ferry.ferry().listenerAddress("bulk").getPort());
-            SockmapIntegrityTest.awaitEnded(ferry, "listener=\"edge\",plane=\"splice\",end=\"closed\"", 1);
-            SockmapIntegrityTest.awaitEnded(ferry, "listener=\"bulk\",plane=\"copy\",end=\"closed\"", 1);
+            ferry.awaitEnded("listener=\"edge\",plane=\"splice\",end=\"closed\"", 1);
+            ferry.awaitEnded("listener=\"bulk\",plane=\"copy\",end=\"closed\"", 1);
         }
     }
 
@@ -73,7 +73,7 @@ class DataPlaneChoiceTest {
                      """.formatted(backend.endpoint()))) {
             assertTrue(ferry.ferry().kernel().isPresent(), "the sockmap program is loaded");
             roundTrip(ferry.port());
-            SockmapIntegrityTest.awaitEnded(ferry, "listener=\"edge\",plane=\"sockmap\",end=\"closed\"", 1);
+            ferry.awaitEnded("listener=\"edge\",plane=\"sockmap\",end=\"closed\"", 1);
         }
     }
 

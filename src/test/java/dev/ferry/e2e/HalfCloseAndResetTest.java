@@ -97,7 +97,7 @@ class HalfCloseAndResetTest {
             SocketException reset = backend.nextResult(30);
             assertTrue(reset.getMessage().contains("reset"), reset.getMessage());
             ferry.assertMapsEmpty(Duration.ofSeconds(5));
-            SockmapIntegrityTest.awaitEnded(ferry, "plane=\"" + plane + "\",end=\"client_reset\"", 1);
+            ferry.awaitEnded("plane=\"" + plane + "\",end=\"client_reset\"", 1);
         }
     }
 
@@ -141,7 +141,7 @@ class HalfCloseAndResetTest {
             IOException reset = assertThrows(SocketException.class, () -> HashPeer.receive(client.getInputStream()));
             assertTrue(reset.getMessage().contains("reset"), reset.getMessage());
             ferry.assertMapsEmpty(Duration.ofSeconds(5));
-            SockmapIntegrityTest.awaitEnded(ferry, "plane=\"" + plane + "\",end=\"backend_reset\"", 1);
+            ferry.awaitEnded("plane=\"" + plane + "\",end=\"backend_reset\"", 1);
         }
     }
 
@@ -179,7 +179,7 @@ class HalfCloseAndResetTest {
                 // the reset may overtake the FIN
             }
             writing.get(20, TimeUnit.SECONDS);
-            SockmapIntegrityTest.awaitEnded(ferry, "plane=\"" + plane + "\",end=\"backend_reset\"", 1);
+            ferry.awaitEnded("plane=\"" + plane + "\",end=\"backend_reset\"", 1);
             ferry.assertMapsEmpty(Duration.ofSeconds(5));
         }
     }
@@ -203,7 +203,7 @@ class HalfCloseAndResetTest {
             HashPeer.syncAsClient(client);
             client.setSoTimeout(20_000);
             assertEquals(-1, client.getInputStream().read(), "the backend's FIN reaches the client");
-            SockmapIntegrityTest.awaitEnded(ferry, "plane=\"" + plane + "\",end=\"backend_reset\"", 1);
+            ferry.awaitEnded("plane=\"" + plane + "\",end=\"backend_reset\"", 1);
             ferry.assertMapsEmpty(Duration.ofSeconds(5));
             IOException reset = assertThrows(IOException.class, () -> {
                 for (int i = 0; i < 100; i++) {
@@ -271,7 +271,7 @@ class HalfCloseAndResetTest {
             assertTrue(idleMillis >= 300 && idleMillis < 10_000, "closed after " + idleMillis + " ms of silence");
             assertEquals(-1, (int) backend.nextResult(10), "the backend sees the end");
             ferry.assertMapsEmpty(Duration.ofSeconds(5));
-            SockmapIntegrityTest.awaitEnded(ferry, "plane=\"" + plane + "\",end=\"idle_timeout\"", 1);
+            ferry.awaitEnded("plane=\"" + plane + "\",end=\"idle_timeout\"", 1);
         }
     }
 }

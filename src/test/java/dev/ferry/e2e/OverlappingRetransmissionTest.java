@@ -3,10 +3,10 @@ package dev.ferry.e2e;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.ferry.sys.OverlappingSegment;
 import dev.ferry.sys.SocketFd;
 import dev.ferry.testing.Await;
 import dev.ferry.testing.FerryHarness;
-import dev.ferry.testing.OverlappingSegment;
 import dev.ferry.testing.TestBackend;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -58,7 +58,7 @@ class OverlappingRetransmissionTest {
 
             byte[] expected = concat(first, before, after);
             assertArrayEquals(expected, backend.<byte[]>nextResult(20), "every byte once, in order");
-            Await.until(() -> ferry.ferry().stats().sum("ferry_connections_ended_total", "") == 1, "the connection's end");
+            ferry.awaitEnded("plane=\"sockmap\",end=\"closed\"", 1);
             assertEquals(OLD + FRESH, ferry.stat("ferry_sockmap_seen_bytes_cut_total"),
                     "the injected segment's old bytes and the client's rewritten ones were cut");
         }

@@ -66,8 +66,8 @@ class SockmapFallbackTest {
             for (int i = 0; i < CONNECTIONS; i++) {
                 assertEquals(new HashPeer.Received(SIZE, upstream), backend.nextResult(60), "client to backend");
             }
-            SockmapIntegrityTest.awaitEnded(ferry, "plane=\"sockmap\",end=\"closed\"", PAIRS);
-            SockmapIntegrityTest.awaitEnded(ferry, "plane=\"splice\",end=\"closed\"", CONNECTIONS - PAIRS);
+            ferry.awaitEnded("plane=\"sockmap\",end=\"closed\"", PAIRS);
+            ferry.awaitEnded("plane=\"splice\",end=\"closed\"", CONNECTIONS - PAIRS);
             assertEquals(CONNECTIONS - PAIRS, ferry.ferry().stats().sum("ferry_sockmap_fallback_total", ""),
                     "each refused pair counted once");
             ferry.assertMapsEmpty(Duration.ofSeconds(10));

@@ -3,7 +3,6 @@ package dev.ferry.e2e;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.ferry.testing.Await;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.HashPeer;
 import dev.ferry.testing.RandomStream;
@@ -129,7 +128,7 @@ class SockmapIntegrityTest {
             boolean sockmap = plane.equals("sockmap");
             assertEquals(sockmap ? 1 : 0, ferry.ferry().stats().sum("ferry_sockmap_fallback_total", "EOPNOTSUPP"));
             String servedBy = sockmap ? "splice" : plane;
-            awaitEnded(ferry, "plane=\"" + servedBy + "\",end=\"closed\"", 1);
+            ferry.awaitEnded("plane=\"" + servedBy + "\",end=\"closed\"", 1);
             ferry.assertMapsEmpty(Duration.ofSeconds(10));
         }
     }
@@ -189,17 +188,6 @@ class SockmapIntegrityTest {
     static void assertForwardedBy(FerryHarness ferry, String plane, int connections) throws InterruptedException {
         ferry.assertMapsEmpty(Duration.ofSeconds(10));
         assertEquals(0, ferry.ferry().stats().sum("ferry_sockmap_fallback_total", ""), "fallbacks");
-        awaitEnded(ferry, "plane=\"" + plane + "\",end=\"closed\"", connections);
-    }
-
-    /**
-     * Waits up to 10 s for {@code expected} connections ended with these labels: the client may see
-     * the end of the stream a moment before Ferry records it.
-     */
-    static void awaitEnded(FerryHarness ferry, String labels, long expected) throws InterruptedException {
-        Await.until(() -> ferry.ferry().stats().sum("ferry_connections_ended_total", labels) >= expected,
-                Duration.ofSeconds(10), () -> expected + " connections ended with " + labels);
-        assertEquals(expected, ferry.ferry().stats().sum("ferry_connections_ended_total", labels),
-                "connections ended with " + labels);
+        ferry.awaitEnded("plane=\"" + plane + "\",end=\"closed\"", connections);
     }
 }

@@ -128,7 +128,7 @@ class FlowControlTest {
             assertEquals(new HashPeer.Received(size, RandomStream.sha256(22, size)), atClient, "backend to client");
             assertEquals(new HashPeer.Received(size, RandomStream.sha256(21, size)), backend.nextResult(60),
                     "client to backend");
-            Await.until(() -> ferry.ferry().stats().sum("ferry_connections_ended_total", "") == 1, "the connection's end");
+            ferry.awaitEnded("plane=\"sockmap\",end=\"closed\"", 1);
             assertEquals(0, forwardingErrors(ferry));
             System.out.printf("two-way bulk: %d byte(s) seen before cut from retransmitted segments%n",
                     ferry.stat("ferry_sockmap_seen_bytes_cut_total"));

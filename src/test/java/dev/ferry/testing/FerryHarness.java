@@ -105,6 +105,19 @@ public final class FerryHarness implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits up to 10 s for {@code expected} connections ended with these labels, and fails if more
+     * did: the client may see the end of the stream a moment before Ferry records it.
+     */
+    public void awaitEnded(String labels, long expected) throws InterruptedException {
+        Await.until(() -> ferry.stats().sum("ferry_connections_ended_total", labels) >= expected,
+                Duration.ofSeconds(10), () -> expected + " connections ended with " + labels);
+        long ended = ferry.stats().sum("ferry_connections_ended_total", labels);
+        if (ended != expected) {
+            throw new AssertionError(ended + " connections ended with " + labels + ", expected " + expected);
+        }
+    }
+
     /** Payload Ferry holds in user space (copy) or in pipes (splice) right now, over all connections. */
     public long bufferedBytes(String plane) {
         return stat("ferry_dataplane_buffered_bytes{plane=\"" + plane + "\"}");
