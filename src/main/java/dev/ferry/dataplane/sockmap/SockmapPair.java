@@ -135,8 +135,14 @@ final class SockmapPair {
         long forwarded = 0;
         for (Direction direction : directions) {
             SockmapKernel.ConnCounters counters = counters(direction.source);
-            if (!countsWithinArrived(direction, counters)) {
-                return;
+            // The verdict can have counted too much only if it counted something since the last look:
+            // an idle connection costs no TCP_INFO call.
+            long counted = counters.redirectedBytes() + counters.passedBytes();
+            if (counted != direction.countedAtIdleCheck) {
+                direction.countedAtIdleCheck = counted;
+                if (!countsWithinArrived(direction, counters)) {
+                    return;
+                }
             }
             forwarded += counters.redirectedBytes() + direction.userWritten;
             if (counters.passedBytes() > direction.userWritten && !direction.drainScheduled) {
@@ -582,6 +588,8 @@ final class SockmapPair {
         long raiseReceiveBufferAt = Long.MAX_VALUE;
         /** Redirected bytes known to be in the target's send queue: no need to look again. */
         long redirectedSeenInTarget = -1;
+        /** The verdict's redirected plus passed bytes when the idle check last compared them with TCP's count. */
+        long countedAtIdleCheck;
         /** A {@link #drainHeld} pass is scheduled. */
         boolean drainScheduled;
         boolean writing;
