@@ -46,7 +46,9 @@ struct tcp_sock {
 	__u32 copied_seq;
 	__u64 bytes_acked;
 	__u32 snd_una;
+	__u32 snd_nxt;
 	__u32 write_seq;
+	__u32 notsent_lowat;
 } __attribute__((preserve_access_index));
 
 /* TCP's control block leads skb->cb: the skb's first and end sequence numbers. */
@@ -137,17 +139,21 @@ struct {
  * for peer_send_base.
  *
  * Two limits. The connection's max_in_flight bounds that queue. And the
- * queue may only hold what the peer's send buffer has room for right now:
+ * queue may only hold what the peer's send queue has room for right now:
  * a redirected skb that has to wait for room blocks the peer's psock queue,
  * and the peer's own held bytes, which the kernel queues behind it when that
  * queue is not empty, would wait there uncharged, with the peer's receive
- * window wide open (docs/flow-control.md, fact 6).
+ * window wide open (docs/flow-control.md, fact 6). The room is what the send
+ * buffer has free and, once user space set TCP_NOTSENT_LOWAT on the peer,
+ * what that leaves of it: TCP then takes bytes only while fewer than that
+ * wait unsent, which keeps a stalled peer's send queue short.
  */
 static bool too_much_in_flight(struct conn *c, __u64 drained_bytes, __u32 len)
 {
 	struct bpf_sock *peer;
 	struct tcp_sock *tp;
 	__u64 sent, enqueued, in_flight, room;
+	__u32 lowat, unsent;
 	__s64 free;
 
 	peer = bpf_map_lookup_elem(&sock_targets, &c->peer_cookie);
@@ -161,9 +167,13 @@ static bool too_much_in_flight(struct conn *c, __u64 drained_bytes, __u32 len)
 	enqueued = tp->bytes_acked + (__u32)(tp->write_seq - tp->snd_una);
 	free = (__s64)tp->inet_conn.icsk_inet.sk.sk_sndbuf -
 	       (__s64)tp->inet_conn.icsk_inet.sk.sk_wmem_queued;
+	lowat = tp->notsent_lowat;
+	unsent = tp->write_seq - tp->snd_nxt;
 	bpf_sk_release(peer);
 
 	room = free > 0 ? (__u64)free : 0;
+	if (lowat && room > (lowat > unsent ? lowat - unsent : 0))
+		room = lowat > unsent ? lowat - unsent : 0;	/* TCP_NOTSENT_LOWAT caps the send queue too */
 	if (room > c->max_in_flight)
 		room = c->max_in_flight;
 	sent = c->peer_send_base + c->redirected_bytes + drained_bytes;

@@ -19,6 +19,7 @@ public final class Sockets {
     private static final int SOCK_RCVBUF_LOCK = 2;
     private static final int SO_COOKIE = 57;
     private static final int TCP_INFO = 11;
+    private static final int TCP_NOTSENT_LOWAT = 25;
     private static final long SIOCOUTQ = 0x5411;  // = TIOCOUTQ
     private static final long FIONREAD = 0x541B;
 
@@ -49,6 +50,15 @@ public final class Sockets {
      */
     public static void setReceiveLowWatermark(int fd, int bytes) throws IOException {
         Libc.setsockopt(fd, Libc.SOL_SOCKET, SO_RCVLOWAT, bytes, "SO_RCVLOWAT");
+    }
+
+    /**
+     * Sets TCP_NOTSENT_LOWAT: the send queue then takes more bytes, and the socket polls writable,
+     * only while fewer than {@code bytes} of it wait unsent. 0 restores the system's default
+     * (net.ipv4.tcp_notsent_lowat).
+     */
+    public static void setUnsentLowWatermark(int fd, int bytes) throws IOException {
+        Libc.setsockopt(fd, Libc.IPPROTO_TCP, TCP_NOTSENT_LOWAT, bytes, "TCP_NOTSENT_LOWAT");
     }
 
     /**

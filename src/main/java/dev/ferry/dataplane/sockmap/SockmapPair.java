@@ -65,6 +65,8 @@ final class SockmapPair {
     private static final int MAX_HELD_CHUNK = 512 * 1024;
     /** Held bytes one pass moves at most, so that one connection does not keep its event loop from the others. */
     private static final long HELD_BYTES_PER_PASS = 2 * 1024 * 1024;
+    /** With flow control on, bytes a socket's send queue may hold unsent (TCP_NOTSENT_LOWAT). */
+    private static final long MAX_UNSENT = 256 * 1024;
     /** One scratch buffer per event loop thread: held bytes stay in it only within one pass. */
     private static final ThreadLocal<MemorySegment> HELD_SCRATCH =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(MAX_HELD_CHUNK));
@@ -112,6 +114,7 @@ final class SockmapPair {
             kernel.onHold(d.source.cookie, () -> d.source.channel.eventLoop().execute(() -> startDraining(d)));
         }
         try {
+            limitUnsentBytes((int) Math.min(maxInFlight, MAX_UNSENT));
             if (backend != client) {
                 kernel.insertPair(client.asKernelSocket(), backend.asKernelSocket(), maxInFlight);
             } else {
@@ -120,6 +123,11 @@ final class SockmapPair {
         } catch (BpfException | IOException e) {
             kernel.forgetRefused(client.cookie);
             kernel.forgetRefused(backend.cookie);
+            try {
+                limitUnsentBytes(0);
+            } catch (IOException restoreFailed) {
+                e.addSuppressed(restoreFailed);
+            }
             throw e;
         }
         inserted = true;
@@ -130,6 +138,23 @@ final class SockmapPair {
             EpollInterest.keepRegistered(backend.channel);
         }
         scheduleIdleCheck();
+    }
+
+    /**
+     * With flow control on, each socket's send queue takes bytes only while fewer than
+     * {@code bytes} wait unsent (TCP_NOTSENT_LOWAT; 0 is the system's default): for the verdict's
+     * redirects, which it sizes to that room, and for user space's writes of held bytes alike. A
+     * stalled peer then leaves that much in Ferry's send queue, not the whole send buffer, which
+     * TCP grows to 4 MiB before the peer's window closes.
+     */
+    private void limitUnsentBytes(int bytes) throws IOException {
+        if (maxInFlight == 0) {
+            return;
+        }
+        Sockets.setUnsentLowWatermark(client.fd, bytes);
+        if (backend != client) {
+            Sockets.setUnsentLowWatermark(backend.fd, bytes);
+        }
     }
 
     private void scheduleIdleCheck() {
@@ -193,8 +218,8 @@ final class SockmapPair {
 
     /**
      * Held bytes wait in the source's receive buffer, so that buffer is what bounds them. At the
-     * first hold it is made small; once the peer has taken that much of the held bytes it is a peer
-     * that reads, and the buffer grows to max_in_flight, so that user space can keep up with a
+     * first hold it is made small; once the peer has acknowledged that much of the held bytes it is a
+     * peer that reads, and the buffer grows to max_in_flight, so that user space can keep up with a
      * fast sender instead of waiting on its zero-window probes (docs/flow-control.md, facts 7-9).
      * The size stays fixed from then on: shrinking it again under an advertised window drops
      * segments (fact 8), and handing it back to autotuning cost bulk streams most of their
@@ -204,13 +229,19 @@ final class SockmapPair {
         if (direction.userWritten < direction.raiseReceiveBufferAt) {
             return;
         }
-        direction.raiseReceiveBufferAt = Long.MAX_VALUE;
         // SO_RCVBUF counts bookkeeping too: the kernel doubles the value it is given.
         int size = (int) Math.min(maxInFlight / 2, Integer.MAX_VALUE / 2);
-        if (size <= HELD_RECEIVE_BUFFER) {
-            return;
-        }
         try {
+            // Written is not yet taken: the target's send queue takes up to MAX_UNSENT even from a peer
+            // that reads nothing. What the queue still holds may include redirected bytes: an underestimate.
+            long acknowledged = direction.userWritten - Sockets.unsentAndUnacked(direction.target.fd);
+            if (acknowledged < direction.raiseReceiveBufferAt) {
+                return;
+            }
+            direction.raiseReceiveBufferAt = Long.MAX_VALUE;
+            if (size <= HELD_RECEIVE_BUFFER) {
+                return;
+            }
             Sockets.setReceiveBuffer(direction.source.fd, size);
         } catch (IOException e) {
             socketStateUnreadable(direction, e);
