@@ -172,8 +172,12 @@ static bool too_much_in_flight(struct conn *c, __u64 drained_bytes, __u32 len)
 	bpf_sk_release(peer);
 
 	room = free > 0 ? (__u64)free : 0;
-	if (lowat && room > (lowat > unsent ? lowat - unsent : 0))
-		room = lowat > unsent ? lowat - unsent : 0;	/* TCP_NOTSENT_LOWAT caps the send queue too */
+	if (lowat) {
+		__u64 unsent_room = lowat > unsent ? lowat - unsent : 0;
+
+		if (room > unsent_room)
+			room = unsent_room;
+	}
 	if (room > c->max_in_flight)
 		room = c->max_in_flight;
 	sent = c->peer_send_base + c->redirected_bytes + drained_bytes;
