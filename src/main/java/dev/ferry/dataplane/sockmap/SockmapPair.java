@@ -57,9 +57,9 @@ final class SockmapPair {
     private static final long MAX_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /**
      * Held bytes moved per recv and send. A direction starts at the small size and doubles it with
-     * every chunk the target took whole: a fast peer gets large chunks, which cost a fifth less CPU
-     * per byte than small ones; a full target gets the small size, since what it does not take of a
-     * chunk waits in user-space memory until it has room.
+     * every chunk the target took whole: a fast peer gets large chunks, which moved a held stream
+     * about a fifth faster than small ones (docs/flow-control.md); a full target gets the small size,
+     * since what it does not take of a chunk waits in user-space memory until it has room.
      */
     private static final int MIN_HELD_CHUNK = 128 * 1024;
     private static final int MAX_HELD_CHUNK = 512 * 1024;
@@ -71,7 +71,7 @@ final class SockmapPair {
     private static final ThreadLocal<MemorySegment> HELD_SCRATCH =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(MAX_HELD_CHUNK));
     /**
-     * A held source's receive buffer until its peer has taken this much of the held bytes: small,
+     * A held source's receive buffer until its peer has acknowledged this much of the held bytes: small,
      * so that a peer that takes nothing (a stalled backend) closes the sender's window soon.
      */
     private static final int HELD_RECEIVE_BUFFER = 128 * 1024;
