@@ -65,7 +65,7 @@ final class SockmapPair {
     private static final int MAX_HELD_CHUNK = 512 * 1024;
     /** Held bytes one pass moves at most, so that one connection does not keep its event loop from the others. */
     private static final long HELD_BYTES_PER_PASS = 2 * 1024 * 1024;
-    /** With flow control on, bytes a socket's send queue may hold unsent (TCP_NOTSENT_LOWAT). */
+    /** With flow control on, bytes the backend-side socket's send queue may hold unsent (TCP_NOTSENT_LOWAT). */
     private static final long MAX_UNSENT = 256 * 1024;
     /** One scratch buffer per event loop thread: held bytes stay in it only within one pass. */
     private static final ThreadLocal<MemorySegment> HELD_SCRATCH =
@@ -141,20 +141,19 @@ final class SockmapPair {
     }
 
     /**
-     * With flow control on, each socket's send queue takes bytes only while fewer than
+     * With flow control on, the backend-side socket's send queue takes bytes only while fewer than
      * {@code bytes} wait unsent (TCP_NOTSENT_LOWAT; 0 is the system's default): for the verdict's
      * redirects, which it sizes to that room, and for user space's writes of held bytes alike. A
-     * stalled peer then leaves that much in Ferry's send queue, not the whole send buffer, which
-     * TCP grows to 4 MiB before the peer's window closes.
+     * stalled backend then leaves that much in Ferry's send queue, not the whole send buffer, which
+     * TCP grows to 4 MiB before the backend's window closes. The client side keeps the default: there
+     * the smaller room held a client's downstream whenever the client read a little slower than the
+     * backend wrote, and moved all of it through user space (docs/flow-control.md).
      */
     private void limitUnsentBytes(int bytes) throws IOException {
-        if (maxInFlight == 0) {
+        if (maxInFlight == 0 || backend == client) {
             return;
         }
-        Sockets.setUnsentLowWatermark(client.fd, bytes);
-        if (backend != client) {
-            Sockets.setUnsentLowWatermark(backend.fd, bytes);
-        }
+        Sockets.setUnsentLowWatermark(backend.fd, bytes);
     }
 
     private void scheduleIdleCheck() {
