@@ -230,6 +230,10 @@ final class SockmapPair {
         }
         // SO_RCVBUF counts bookkeeping too: the kernel doubles the value it is given.
         int size = (int) Math.min(maxInFlight / 2, Integer.MAX_VALUE / 2);
+        if (size <= HELD_RECEIVE_BUFFER) {
+            direction.raiseReceiveBufferAt = Long.MAX_VALUE;  // a limit this small is the held size already
+            return;
+        }
         try {
             // Written is not yet taken: the target's send queue takes up to MAX_UNSENT even from a peer
             // that reads nothing. What the queue still holds may include redirected bytes: an underestimate.
@@ -238,9 +242,6 @@ final class SockmapPair {
                 return;
             }
             direction.raiseReceiveBufferAt = Long.MAX_VALUE;
-            if (size <= HELD_RECEIVE_BUFFER) {
-                return;
-            }
             Sockets.setReceiveBuffer(direction.source.fd, size);
         } catch (IOException e) {
             socketStateUnreadable(direction, e);
