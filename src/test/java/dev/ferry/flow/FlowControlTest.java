@@ -34,6 +34,13 @@ class FlowControlTest {
     private static final long MIB = 1024 * 1024;
     private static final long SLOW = 400_000;
     private static final int STALLED = 100;
+    /**
+     * What may stay taken outside the test JVM after the stalled connections closed (other processes
+     * on the host, the kernel's per-CPU page lists): their buffers took 60-550 MB. Measured: 11-17 MB.
+     */
+    private static final long FREED_SLACK = 64 * MIB;
+    /** TCP's charged memory after they closed, against before: 4 MiB of pages. Measured: -244 to +260. */
+    private static final long TCP_PAGES_SLACK = 1024;
     private static final long PER_CONNECTION = 96 * MIB;
     /** Blocking peers each get a thread: the common pool has one thread on two cores. */
     private static final java.util.concurrent.Executor VIRTUAL = Executors.newVirtualThreadPerTaskExecutor();
@@ -238,8 +245,9 @@ class FlowControlTest {
 
     /**
      * MemAvailable's fall for STALLED clients writing for 10 s to a backend that accepts and never
-     * reads, first directly, then through Ferry ({@code maxInFlight} 4 MiB, {@code extraYaml} added);
-     * afterwards the maps empty.
+     * reads, first directly, then through Ferry ({@code maxInFlight} 4 MiB, {@code extraYaml} added).
+     * Closing them frees everything: afterwards the maps empty, TCP's charged memory is back where it
+     * started, and so is MemAvailable, which also counts what the kernel queues uncharged.
      */
     private static StalledMemory stalledConnections(String extraYaml) throws Exception {
         CountDownLatch release = new CountDownLatch(1);
@@ -248,12 +256,42 @@ class FlowControlTest {
                  return null;
              });
              FerryHarness ferry = FerryHarness.start(extraYaml + config(backend.endpoint(), 4 * MIB))) {
+            settle();
+            long availableBefore = HostMemory.availableBytes();
+            long rssBefore = HostMemory.ownResidentBytes();
+            long tcpPagesBefore = HostMemory.tcpPages();
             long direct = memoryOfStalledClients(STALLED, () -> new Socket("127.0.0.1", backend.address().getPort()));
             long throughFerry = memoryOfStalledClients(STALLED, ferry::connect);
             release.countDown();
             assertEquals(EMPTY, ferry.awaitEmptyMaps(Duration.ofSeconds(20)));
+            Await.until(() -> HostMemory.tcpPages() <= tcpPagesBefore + TCP_PAGES_SLACK, Duration.ofSeconds(20),
+                    () -> "TCP memory freed after closing: " + HostMemory.tcpPages() + " pages, "
+                            + tcpPagesBefore + " before");
+            // This JVM (the clients, and Ferry's own pools) keeps what it grew; everything else must be back.
+            Await.until(() -> notFreedOutsideThisJvm(availableBefore, rssBefore) <= FREED_SLACK, Duration.ofSeconds(20),
+                    () -> "memory back after closing: " + notFreedOutsideThisJvm(availableBefore, rssBefore) / MIB
+                            + " MiB still taken outside this JVM");
+            System.out.printf("after closing: %d MB still taken outside this JVM (which grew by %d MB),"
+                            + " TCP memory %+d pages against before%n",
+                    notFreedOutsideThisJvm(availableBefore, rssBefore) / 1_000_000,
+                    (HostMemory.ownResidentBytes() - rssBefore) / 1_000_000, HostMemory.tcpPages() - tcpPagesBefore);
             return new StalledMemory(direct, throughFerry);
         }
+    }
+
+    private static void settle() throws InterruptedException {
+        System.gc();
+        Thread.sleep(500);
+    }
+
+    /** MemAvailable's fall since {@code availableBefore}, less what this JVM's resident set grew meanwhile. */
+    private static long notFreedOutsideThisJvm(long availableBefore, long rssBefore) {
+        try {
+            settle();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return availableBefore - HostMemory.availableBytes() - (HostMemory.ownResidentBytes() - rssBefore);
     }
 
     /** How far the writer ran ahead of the reader at most, sampled every 100 ms for {@code seconds}. */
@@ -285,8 +323,7 @@ class FlowControlTest {
 
     /** Opens the connections, lets each write for 10 s, closes them; returns the MemAvailable drop. */
     private static long memoryOfStalledClients(int connections, Connector connector) throws Exception {
-        System.gc();
-        Thread.sleep(500);
+        settle();
         long before = HostMemory.availableBytes();
         List<Socket> sockets = new ArrayList<>();
         try (var threads = Executors.newVirtualThreadPerTaskExecutor();

@@ -10,16 +10,49 @@ public final class HostMemory {
     }
 
     public static long availableBytes() {
+        return kibField(Path.of("/proc/meminfo"), "MemAvailable:") * 1024;
+    }
+
+    /** This process's resident set (VmRSS). */
+    public static long ownResidentBytes() {
+        return kibField(Path.of("/proc/self/status"), "VmRSS:") * 1024;
+    }
+
+    /** The number on the line of {@code file} that starts with {@code label} (such files count in kB). */
+    private static long kibField(Path file, String label) {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-                if (line.startsWith("MemAvailable:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            for (String line : Files.readAllLines(file)) {
+                if (line.startsWith(label)) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
                 }
             }
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-        throw new IllegalStateException("no MemAvailable in /proc/meminfo");
+        throw new IllegalStateException("no " + label + " in " + file);
+    }
+
+    /**
+     * Pages charged to TCP sockets host-wide ({@code /proc/net/sockstat}, "TCP: ... mem"): socket
+     * buffers and queued data. Bytes the kernel queues uncharged (a psock's backlog) show only in
+     * MemAvailable.
+     */
+    public static long tcpPages() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/net/sockstat"))) {
+                if (line.startsWith("TCP:")) {
+                    String[] fields = line.trim().split("\\s+");
+                    for (int i = 1; i + 1 < fields.length; i++) {
+                        if (fields[i].equals("mem")) {
+                            return Long.parseLong(fields[i + 1]);
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        throw new IllegalStateException("no TCP mem in /proc/net/sockstat");
     }
 
     /** Samples MemAvailable on a daemon thread and keeps the lowest value seen. */
