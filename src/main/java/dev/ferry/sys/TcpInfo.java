@@ -19,4 +19,11 @@ public record TcpInfo(int state, long bytesAcked, long bytesReceived, long bytes
     public static final int ESTABLISHED = 1;
     /** Closed: after a reset, or once both FINs were exchanged and acknowledged. */
     public static final int CLOSE = 7;
+    private static final String[] STATE_NAMES = {"", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+        "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV"};
+
+    /** The kernel's name of a TCP state, for messages. */
+    public static String stateName(int state) {
+        return state > 0 && state < STATE_NAMES.length ? STATE_NAMES[state] : "state " + state;
+    }
 }

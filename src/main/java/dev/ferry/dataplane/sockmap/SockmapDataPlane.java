@@ -69,7 +69,11 @@ public final class SockmapDataPlane implements DataPlane {
             }
             connection.end(name(), dev.ferry.handoff.ConnectionEnd.FORWARDING_ERROR, connection.consumedFromClient(), 0);
         } catch (BpfException | java.io.IOException e) {
-            String reason = e instanceof BpfException bpf ? bpf.errnoName() : e.getClass().getSimpleName();
+            String reason = switch (e) {
+                case BpfException bpf -> bpf.errnoName();
+                case NotEstablishedException notEstablished -> NotEstablishedException.REASON;
+                default -> e.getClass().getSimpleName();
+            };
             fallBack(connection, client, backend, reason, e.getMessage() + meaningOf(reason));
         }
     }

@@ -573,9 +573,18 @@ final class SockmapPair {
             this.resetEnd = resetEnd;
         }
 
+        /**
+         * Reads the socket's cookie and send baseline, refusing first a socket the kernel would refuse:
+         * trying costs a psock made and torn down, and a dozen map calls undone.
+         */
         void measureBaseline() throws IOException {
+            TcpInfo info = Sockets.tcpInfo(fd);
+            if (info.state() != TcpInfo.ESTABLISHED) {
+                throw new NotEstablishedException(resetEnd == ConnectionEnd.CLIENT_RESET ? "client" : "backend",
+                        info.state());
+            }
             cookie = Sockets.cookie(fd);
-            sendBaseline = enqueuedForSending();
+            sendBaseline = enqueuedForSending(info.bytesAcked());
         }
 
         SockmapKernel.Socket asKernelSocket() {
@@ -585,15 +594,18 @@ final class SockmapPair {
         /**
          * Bytes (plus SYN and FIN) that ever entered this socket's send queue: acknowledged ones plus
          * those still queued. Read until bytes_acked is stable around SIOCOUTQ, so that an ACK landing
-         * between the two reads cannot shift bytes from one term to the other.
+         * between the two reads cannot shift bytes from one term to the other; {@code ackedBefore} is
+         * bytes_acked read just before.
          */
-        long enqueuedForSending() throws IOException {
+        private long enqueuedForSending(long ackedBefore) throws IOException {
+            long acked = ackedBefore;
             while (true) {
-                long acked = Sockets.tcpInfo(fd).bytesAcked();
                 long queued = Sockets.unsentAndUnacked(fd);
-                if (Sockets.tcpInfo(fd).bytesAcked() == acked) {
+                long ackedAfter = Sockets.tcpInfo(fd).bytesAcked();
+                if (ackedAfter == acked) {
                     return acked + queued;
                 }
+                acked = ackedAfter;
             }
         }
 
@@ -601,7 +613,7 @@ final class SockmapPair {
          * At least how many bytes entered the send queue since the baseline, from one read of each
          * counter: bytes_acked grows exactly as snd_una does, so bytes_acked read before SIOCOUTQ
          * can only make the sum smaller than the truth. Cheap, and safe for every "has everything
-         * entered?" check, where the loop of {@link #enqueuedForSending} could spin for as long as
+         * entered?" check, where the loop of {@link #enqueuedForSending(long)} could spin for as long as
          * ACKs keep arriving under a fast stream.
          */
         long enqueuedSinceBaseline() throws IOException {
