@@ -260,7 +260,7 @@ final class SockmapPair {
      */
     private void drainHeld(Direction direction, int attempt) {
         direction.drainScheduled = false;
-        if (ended || direction.writing || direction.pending.isReadable()) {
+        if (ended || direction.writing || direction.hasPending()) {
             return;  // a write in progress resumes draining when it completes
         }
         MemorySegment scratch = HELD_SCRATCH.get();
@@ -307,7 +307,7 @@ final class SockmapPair {
                     // The target is full: Netty waits for room, writes the rest and calls afterHeldBytesWritten.
                     ByteBuf rest = direction.source.channel.alloc().directBuffer((int) (peeked - sent));
                     rest.writeBytes(scratch.asSlice(sent, peeked - sent).asByteBuffer());
-                    direction.pending.addComponent(true, rest);
+                    direction.addPending(rest);
                     flush(direction, 0);
                     return;
                 }
@@ -395,7 +395,7 @@ final class SockmapPair {
     /** Bytes the verdict held that Netty read itself: it reads to the end once the FIN is in. */
     private void heldBytesRead(Direction direction, ByteBuf bytes) {
         direction.userRead += bytes.readableBytes();
-        direction.pending.addComponent(true, bytes);
+        direction.addPending(bytes);
         flush(direction, 0);
     }
 
@@ -404,7 +404,7 @@ final class SockmapPair {
      * entered the target's send queue: until then they would overtake it.
      */
     private void flush(Direction direction, int attempt) {
-        if (ended || direction.writing || !direction.pending.isReadable()) {
+        if (ended || direction.writing || !direction.hasPending()) {
             return;
         }
         try {
@@ -445,7 +445,7 @@ final class SockmapPair {
         if (ended) {
             return;
         }
-        if (direction.pending.isReadable()) {
+        if (direction.hasPending()) {
             flush(direction, 0);
         } else if (direction.eof) {
             drain(direction, 0);
@@ -491,7 +491,7 @@ final class SockmapPair {
             socketStateUnreadable(direction, e);
             return;
         }
-        if (!direction.writing && !direction.pending.isReadable()) {
+        if (!direction.writing && !direction.hasPending()) {
             if (counters.passedBytes() > direction.userRead) {
                 // Held bytes the FIN overtook on their way to the source socket: move them first.
                 scheduleDrain(direction, 0);
@@ -538,7 +538,7 @@ final class SockmapPair {
             connection.stats().add(SEEN_BYTES_CUT, seenBytesCut);
         }
         for (Direction direction : directions) {
-            direction.pending.release();
+            direction.releasePending();
         }
         for (Side side : backend == client ? List.of(client) : List.of(client, backend)) {
             if (side.resetWatch != null) {
@@ -631,7 +631,8 @@ final class SockmapPair {
     private static final class Direction {
         final Side source;
         final Side target;
-        CompositeByteBuf pending;
+        /** Held bytes read but not yet handed to a write; made when first needed, as most pairs never hold. */
+        private CompositeByteBuf pending;
         long userRead;
         long userWritten;
         /** The source's receive buffer was sized for holding, at the first hold. */
@@ -653,13 +654,30 @@ final class SockmapPair {
         Direction(Side source, Side target) {
             this.source = source;
             this.target = target;
-            this.pending = source.channel.alloc().compositeBuffer(64);
         }
 
-        /** The held bytes read so far, leaving an empty buffer in their place. */
+        boolean hasPending() {
+            return pending != null && pending.isReadable();
+        }
+
+        void addPending(ByteBuf bytes) {
+            if (pending == null) {
+                pending = source.channel.alloc().compositeBuffer(64);
+            }
+            pending.addComponent(true, bytes);
+        }
+
+        void releasePending() {
+            if (pending != null) {
+                pending.release();
+                pending = null;
+            }
+        }
+
+        /** The held bytes read so far (there are some: {@link #hasPending}); the next ones start a new buffer. */
         ByteBuf takePending() {
             CompositeByteBuf taken = pending;
-            pending = source.channel.alloc().compositeBuffer(64);
+            pending = null;
             return taken;
         }
 
@@ -671,7 +689,7 @@ final class SockmapPair {
             if (arrived != counters.redirectedBytes() + counters.passedBytes()) {
                 return false;
             }
-            if (userWritten != counters.passedBytes() || writing || pending.isReadable()) {
+            if (userWritten != counters.passedBytes() || writing || hasPending()) {
                 return false;
             }
             return forwardedBytesInTarget(counters.redirectedBytes());
