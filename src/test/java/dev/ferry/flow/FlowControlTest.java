@@ -36,10 +36,11 @@ class FlowControlTest {
     private static final int STALLED = 100;
     /**
      * What may stay taken outside the test JVM after the stalled connections closed (other processes
-     * on the host, the kernel's per-CPU page lists): their buffers took 60-550 MB. Measured: 11-17 MB.
+     * on the host, Maven's own JVM among them): their buffers took 60-550 MB. Measured in six runs: -149
+     * to 46 MB (negative: something else on the host gave memory back meanwhile).
      */
-    private static final long FREED_SLACK = 64 * MIB;
-    /** TCP's charged memory after they closed, against before: 4 MiB of pages. Measured: -244 to +260. */
+    private static final long FREED_SLACK = 128 * MIB;
+    /** TCP's charged memory after they closed, against before: 4 MiB of pages. Measured: -244 to +260 pages. */
     private static final long TCP_PAGES_SLACK = 1024;
     private static final long PER_CONNECTION = 96 * MIB;
     /** Blocking peers each get a thread: the common pool has one thread on two cores. */
