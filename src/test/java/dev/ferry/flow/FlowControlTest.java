@@ -35,11 +35,12 @@ class FlowControlTest {
     private static final long SLOW = 400_000;
     private static final int STALLED = 100;
     /**
-     * What may stay taken outside the test JVM after the stalled connections closed (other processes
-     * on the host, Maven's own JVM among them): their buffers took 60-550 MB. Measured in six runs: -149
-     * to 46 MB (negative: something else on the host gave memory back meanwhile).
+     * What may stay taken after the stalled connections closed, beyond what processes' heaps grew meanwhile
+     * (their buffers took 60-550 MB). Measured: 4-84 MB in eight runs, with no /proc/meminfo field but MemFree
+     * moving by more than 2 MB beyond AnonPages; most likely freed pages on the kernel's per-CPU lists. The
+     * exact check is TCP's charged memory; this one catches what the kernel would hold uncharged.
      */
-    private static final long FREED_SLACK = 128 * MIB;
+    private static final long FREED_SLACK = 160 * MIB;
     /** TCP's charged memory after they closed, against before: 4 MiB of pages. Measured: -244 to +260 pages. */
     private static final long TCP_PAGES_SLACK = 1024;
     private static final long PER_CONNECTION = 96 * MIB;
@@ -259,7 +260,7 @@ class FlowControlTest {
              FerryHarness ferry = FerryHarness.start(extraYaml + config(backend.endpoint(), 4 * MIB))) {
             settle();
             long availableBefore = HostMemory.availableBytes();
-            long rssBefore = HostMemory.ownResidentBytes();
+            long anonymousBefore = HostMemory.anonymousBytes();
             long tcpPagesBefore = HostMemory.tcpPages();
             long direct = memoryOfStalledClients(STALLED, () -> new Socket("127.0.0.1", backend.address().getPort()));
             long throughFerry = memoryOfStalledClients(STALLED, ferry::connect);
@@ -268,14 +269,15 @@ class FlowControlTest {
             Await.until(() -> HostMemory.tcpPages() <= tcpPagesBefore + TCP_PAGES_SLACK, Duration.ofSeconds(20),
                     () -> "TCP memory freed after closing: " + HostMemory.tcpPages() + " pages, "
                             + tcpPagesBefore + " before");
-            // This JVM (the clients, and Ferry's own pools) keeps what it grew; everything else must be back.
-            Await.until(() -> notFreedOutsideThisJvm(availableBefore, rssBefore) <= FREED_SLACK, Duration.ofSeconds(20),
-                    () -> "memory back after closing: " + notFreedOutsideThisJvm(availableBefore, rssBefore) / MIB
-                            + " MiB still taken outside this JVM");
-            System.out.printf("after closing: %d MB still taken outside this JVM (which grew by %d MB),"
+            // Processes keep what their heaps grew (this JVM's clients and Ferry's pools, Maven's JVM); the
+            // kernel must have given back everything, the buffers it queued uncharged included.
+            Await.until(() -> notFreedByTheKernel(availableBefore, anonymousBefore) <= FREED_SLACK, Duration.ofSeconds(20),
+                    () -> "memory back after closing: " + notFreedByTheKernel(availableBefore, anonymousBefore) / MIB
+                            + " MiB still taken beyond processes' own growth");
+            System.out.printf("after closing: %d MB still taken beyond processes' own growth (%d MB),"
                             + " TCP memory %+d pages against before%n",
-                    notFreedOutsideThisJvm(availableBefore, rssBefore) / 1_000_000,
-                    (HostMemory.ownResidentBytes() - rssBefore) / 1_000_000, HostMemory.tcpPages() - tcpPagesBefore);
+                    notFreedByTheKernel(availableBefore, anonymousBefore) / 1_000_000,
+                    (HostMemory.anonymousBytes() - anonymousBefore) / 1_000_000, HostMemory.tcpPages() - tcpPagesBefore);
             return new StalledMemory(direct, throughFerry);
         }
     }
@@ -285,14 +287,14 @@ class FlowControlTest {
         Thread.sleep(500);
     }
 
-    /** MemAvailable's fall since {@code availableBefore}, less what this JVM's resident set grew meanwhile. */
-    private static long notFreedOutsideThisJvm(long availableBefore, long rssBefore) {
+    /** MemAvailable's fall since {@code availableBefore}, less what processes' anonymous memory grew meanwhile. */
+    private static long notFreedByTheKernel(long availableBefore, long anonymousBefore) {
         try {
             settle();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return availableBefore - HostMemory.availableBytes() - (HostMemory.ownResidentBytes() - rssBefore);
+        return availableBefore - HostMemory.availableBytes() - (HostMemory.anonymousBytes() - anonymousBefore);
     }
 
     /** How far the writer ran ahead of the reader at most, sampled every 100 ms for {@code seconds}. */

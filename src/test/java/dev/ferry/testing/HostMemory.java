@@ -13,9 +13,9 @@ public final class HostMemory {
         return kibField(Path.of("/proc/meminfo"), "MemAvailable:") * 1024;
     }
 
-    /** This process's resident set (VmRSS). */
-    public static long ownResidentBytes() {
-        return kibField(Path.of("/proc/self/status"), "VmRSS:") * 1024;
+    /** Anonymous memory of every process on the host (AnonPages): heaps and stacks, never kernel buffers. */
+    public static long anonymousBytes() {
+        return kibField(Path.of("/proc/meminfo"), "AnonPages:") * 1024;
     }
 
     /** The number on the line of {@code file} that starts with {@code label} (such files count in kB). */
