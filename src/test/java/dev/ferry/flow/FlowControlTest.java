@@ -41,7 +41,7 @@ class FlowControlTest {
      * exact check is TCP's charged memory; this one catches what the kernel would hold uncharged.
      */
     private static final long FREED_SLACK = 160 * MIB;
-    /** TCP's charged memory after they closed, against before: 4 MiB of pages. Measured: -244 to +260 pages. */
+    /** TCP's charged memory after they closed, against before: 4 MiB of pages. Measured: -256 to +260 pages. */
     private static final long TCP_PAGES_SLACK = 1024;
     private static final long PER_CONNECTION = 96 * MIB;
     /** Blocking peers each get a thread: the common pool has one thread on two cores. */
