@@ -380,7 +380,7 @@ final class SockmapPair {
         LOG.error("listener {}: cluster {}: the kernel handed the verdict {} byte(s) more than TCP received from the {}"
                         + " (bytes seen twice that the verdict could not cut); resetting",
                 connection.listener(), connection.cluster(), counted - arrived,
-                direction.source == client ? "client" : "backend");
+                direction.source.role());
         end(ConnectionEnd.FORWARDING_ERROR, true);
         return true;
     }
@@ -580,11 +580,15 @@ final class SockmapPair {
         void measureBaseline() throws IOException {
             TcpInfo info = Sockets.tcpInfo(fd);
             if (info.state() != TcpInfo.ESTABLISHED) {
-                throw new NotEstablishedException(resetEnd == ConnectionEnd.CLIENT_RESET ? "client" : "backend",
-                        info.state());
+                throw new NotEstablishedException(role(), info.state());
             }
             cookie = Sockets.cookie(fd);
             sendBaseline = enqueuedForSending(info.bytesAcked());
+        }
+
+        /** "client" or "backend", for messages; the echo's one socket is the client. */
+        String role() {
+            return resetEnd == ConnectionEnd.CLIENT_RESET ? "client" : "backend";
         }
 
         SockmapKernel.Socket asKernelSocket() {
