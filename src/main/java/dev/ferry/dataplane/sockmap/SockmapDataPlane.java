@@ -106,7 +106,7 @@ public final class SockmapDataPlane implements DataPlane {
         try {
             pair.start();
         } catch (BpfException | java.io.IOException e) {
-            LOG.warn("echo: the kernel refused {}: {}", socket.remoteAddress(), e.getMessage());
+            LOG.warn("echo: sockmap refused {}: {}", socket.remoteAddress(), e.getMessage());
             socket.close();
             connection.end(name(), dev.ferry.handoff.ConnectionEnd.FORWARDING_ERROR, 0, 0);
         }
