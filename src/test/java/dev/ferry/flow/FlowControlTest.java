@@ -36,7 +36,7 @@ class FlowControlTest {
     private static final int STALLED = 100;
     /**
      * What may stay taken after the stalled connections closed, beyond what processes' heaps grew meanwhile
-     * (their buffers took 60-550 MB). Measured: -157 to 84 MB in ten runs, with no /proc/meminfo field but MemFree
+     * (their buffers took 60-550 MB). Measured: -161 to 84 MB in twelve runs, with no /proc/meminfo field but MemFree
      * moving by more than 2 MB beyond AnonPages; most likely freed pages on the kernel's per-CPU lists. The
      * exact check is TCP's charged memory; this one catches what the kernel would hold uncharged.
      */
