@@ -10,6 +10,7 @@ import dev.ferry.connect.Resolver;
 import dev.ferry.dataplane.DataPlanes;
 import dev.ferry.dataplane.sockmap.SockmapDataPlane;
 import dev.ferry.dataplane.sockmap.SockmapKernel;
+import dev.ferry.handoff.AccessLog;
 import dev.ferry.handoff.DataPlane;
 import dev.ferry.handoff.Handoff;
 import dev.ferry.stats.Stats;
@@ -32,6 +33,7 @@ public final class Ferry implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Ferry.class);
 
     private final Stats stats;
+    private final AccessLog accessLog;
     private final EventLoopGroup group;
     private final DataPlanes planes;
     private final Routing routing;
@@ -39,9 +41,10 @@ public final class Ferry implements AutoCloseable {
     /** The configuration running; replaced by each successful {@link #reload}. */
     private volatile FerryConfig config;
 
-    private Ferry(Stats stats, EventLoopGroup group, DataPlanes planes, Routing routing, AdminServer admin,
-                  FerryConfig config) {
+    private Ferry(Stats stats, AccessLog accessLog, EventLoopGroup group, DataPlanes planes, Routing routing,
+                  AdminServer admin, FerryConfig config) {
         this.stats = stats;
+        this.accessLog = accessLog;
         this.group = group;
         this.planes = planes;
         this.routing = routing;
@@ -54,12 +57,14 @@ public final class Ferry implements AutoCloseable {
         DataPlanes planes = DataPlanes.open(config,
                 (kernel, fallback) -> new SockmapDataPlane(kernel, fallback, config.flow().maxInFlight()));
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(EpollIoHandler.newFactory());
+        AccessLog accessLog = AccessLog.start(stats);
         Routing routing = null;
         AdminServer admin = null;
         try {
             String firstListener = config.listeners().getFirst().name();
-            routing = new Routing(group, stats, listener -> new Handoff(planeOf(planes, listener, firstListener)),
-                    Resolver.SYSTEM, config.socketBuffers());
+            routing = new Routing(group, stats, accessLog,
+                    listener -> new Handoff(planeOf(planes, listener, firstListener)), Resolver.SYSTEM,
+                    config.socketBuffers());
             SocketBufferLimits.warnAboveKernelCaps(config.socketBuffers());
             routing.apply(config);
             for (ListenerConfig listener : config.listeners()) {
@@ -71,12 +76,13 @@ public final class Ferry implements AutoCloseable {
                         () -> planes.kernel().map(Ferry::kernelGauges).orElse("") + gauges.gauges());
                 LOG.info("admin on http://{}/stats", hostPort(admin.address()));
             }
-            return new Ferry(stats, group, planes, routing, admin, config);
+            return new Ferry(stats, accessLog, group, planes, routing, admin, config);
         } catch (Exception | Error e) {
             if (routing != null) {
                 routing.close();
             }
             EventLoops.shutDown(group);
+            accessLog.close();
             planes.close();
             throw e;
         }
@@ -181,6 +187,8 @@ public final class Ferry implements AutoCloseable {
         steps.add(routing::close);
         // Closing the loops closes every channel, and each pair removes its own map entries on close.
         steps.add(() -> EventLoops.shutDown(group));
+        // After the loops: closing them ended every connection, whose lines are written now.
+        steps.add(accessLog::close);
         steps.add(planes::close);
         RuntimeException failure = null;
         for (Runnable step : steps) {

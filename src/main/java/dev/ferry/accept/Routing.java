@@ -7,6 +7,7 @@ import dev.ferry.connect.BackendConnector;
 import dev.ferry.connect.Cluster;
 import dev.ferry.connect.Clusters;
 import dev.ferry.connect.Resolver;
+import dev.ferry.handoff.AccessLog;
 import dev.ferry.handoff.Handoff;
 import dev.ferry.route.Router;
 import dev.ferry.stats.Stats;
@@ -27,6 +28,7 @@ import java.util.function.Function;
  */
 public final class Routing implements AutoCloseable {
     private final Stats stats;
+    private final AccessLog accessLog;
     private final Function<ListenerConfig, Handoff> handoffs;
     private final SocketBuffersConfig socketBuffers;
     private final BackendConnector connector;
@@ -34,12 +36,14 @@ public final class Routing implements AutoCloseable {
     private final Listeners listeners;
 
     /**
+     * @param accessLog where each forwarded connection's line goes when it ends; the caller owns it
      * @param handoffs the handoff (data plane) of each listener's connections
      * @param socketBuffers the buffer sizes of every client and backend socket, fixed for the process
      */
-    public Routing(EventLoopGroup group, Stats stats, Function<ListenerConfig, Handoff> handoffs, Resolver resolver,
-                   SocketBuffersConfig socketBuffers) {
+    public Routing(EventLoopGroup group, Stats stats, AccessLog accessLog, Function<ListenerConfig, Handoff> handoffs,
+                   Resolver resolver, SocketBuffersConfig socketBuffers) {
         this.stats = stats;
+        this.accessLog = accessLog;
         this.handoffs = handoffs;
         this.socketBuffers = socketBuffers;
         this.connector = new BackendConnector(socketBuffers);
@@ -69,7 +73,7 @@ public final class Routing implements AutoCloseable {
 
     private ListenerContext contextFor(ListenerConfig listener, Map<String, Cluster> byName) {
         return new ListenerContext(listener, Router.forListener(listener), byName, connector,
-                handoffs.apply(listener), stats, socketBuffers);
+                handoffs.apply(listener), stats, accessLog, socketBuffers);
     }
 
     public Optional<InetSocketAddress> listenerAddress(String name) {

@@ -5,6 +5,7 @@ import dev.ferry.config.FlowConfig;
 import dev.ferry.dataplane.copy.CopyDataPlane;
 import dev.ferry.dataplane.sockmap.SockmapDataPlane;
 import dev.ferry.dataplane.sockmap.SockmapKernel;
+import dev.ferry.handoff.AccessLog;
 import dev.ferry.handoff.ProxiedConnection;
 import dev.ferry.stats.Stats;
 import io.netty.bootstrap.ServerBootstrap;
@@ -30,18 +31,22 @@ public final class EchoServer implements AutoCloseable {
     private final EventLoopGroup group;
     private final Channel serverChannel;
     private final Stats stats;
+    private final AccessLog accessLog;
 
-    private EchoServer(SockmapKernel kernel, EventLoopGroup group, Channel serverChannel, Stats stats) {
+    private EchoServer(SockmapKernel kernel, EventLoopGroup group, Channel serverChannel, Stats stats,
+                       AccessLog accessLog) {
         this.kernel = kernel;
         this.group = group;
         this.serverChannel = serverChannel;
         this.stats = stats;
+        this.accessLog = accessLog;
     }
 
     public static EchoServer start(InetSocketAddress listen, int maxConnections, Duration idleTimeout) throws Exception {
         SockmapKernel kernel = SockmapKernel.load(maxConnections);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         Stats stats = new Stats();
+        AccessLog accessLog = AccessLog.start(stats);
         SockmapDataPlane plane = new SockmapDataPlane(kernel, new CopyDataPlane(), FlowConfig.DEFAULT_MAX_IN_FLIGHT);
         try {
             Channel server = new ServerBootstrap()
@@ -59,16 +64,18 @@ public final class EchoServer implements AutoCloseable {
                                     ctx.pipeline().remove(this);
                                     stats.connectionAccepted("echo");
                                     ProxiedConnection connection = new ProxiedConnection("echo", ch.remoteAddress(),
-                                            "echo", ch.localAddress(), 0, idleTimeout, System.nanoTime(), stats);
+                                            "echo", ch.localAddress(), 0, idleTimeout, System.nanoTime(), stats,
+                                            accessLog);
                                     plane.echo(connection, ch);
                                 }
                             });
                         }
                     })
                     .bind(listen).sync().channel();
-            return new EchoServer(kernel, group, server, stats);
+            return new EchoServer(kernel, group, server, stats, accessLog);
         } catch (Exception | Error e) {
             EventLoops.shutDown(group);
+            accessLog.close();
             kernel.close();
             throw e;
         }
@@ -90,6 +97,7 @@ public final class EchoServer implements AutoCloseable {
     public void close() {
         serverChannel.close().syncUninterruptibly();
         EventLoops.shutDown(group);
+        accessLog.close();
         kernel.close();
     }
 }

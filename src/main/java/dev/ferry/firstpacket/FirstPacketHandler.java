@@ -208,7 +208,7 @@ public final class FirstPacketHandler extends ChannelInboundHandlerAdapter {
         ProxiedConnection connection = new ProxiedConnection(listener.config().name(),
                 forward.source(), forward.cluster(), backend.endpoint(),
                 consumed.readableBytes(), readFromClient, readMayHaveSplitASegment,
-                listener.config().idleTimeout(), acceptedNanos, listener.stats());
+                listener.config().idleTimeout(), acceptedNanos, listener.stats(), listener.accessLog());
         connection.whenEnded(backend::release);
         listener.handoff().start(connection, client, backend.channel(), consumed);
     }

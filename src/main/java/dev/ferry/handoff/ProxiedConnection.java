@@ -4,16 +4,12 @@ import dev.ferry.stats.Stats;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * What Ferry knows of one client connection once it is routed: where it came from, where it goes,
  * and how it ended. The data plane reports the end once; that report is the access log line.
  */
 public final class ProxiedConnection {
-    private static final Logger ACCESS = LoggerFactory.getLogger("ferry.access");
-
     private final String listener;
     private final InetSocketAddress client;
     private final String cluster;
@@ -24,6 +20,7 @@ public final class ProxiedConnection {
     private final Duration idleTimeout;
     private final long acceptedNanos;
     private final Stats stats;
+    private final AccessLog accessLog;
     private final AtomicBoolean ended = new AtomicBoolean();
     /** Runs once at the end; {@link #DONE} once run. */
     private final java.util.concurrent.atomic.AtomicReference<Runnable> onEnd =
@@ -31,9 +28,10 @@ public final class ProxiedConnection {
     private static final Runnable DONE = () -> { };
 
     public ProxiedConnection(String listener, InetSocketAddress client, String cluster, InetSocketAddress backend,
-                             long consumedFromClient, Duration idleTimeout, long acceptedNanos, Stats stats) {
+                             long consumedFromClient, Duration idleTimeout, long acceptedNanos, Stats stats,
+                             AccessLog accessLog) {
         this(listener, client, cluster, backend, consumedFromClient, consumedFromClient, false, idleTimeout,
-                acceptedNanos, stats);
+                acceptedNanos, stats, accessLog);
     }
 
     /**
@@ -45,7 +43,7 @@ public final class ProxiedConnection {
      */
     public ProxiedConnection(String listener, InetSocketAddress client, String cluster, InetSocketAddress backend,
                              long consumedFromClient, long readFromClient, boolean readMayHaveSplitASegment,
-                             Duration idleTimeout, long acceptedNanos, Stats stats) {
+                             Duration idleTimeout, long acceptedNanos, Stats stats, AccessLog accessLog) {
         this.readFromClient = readFromClient;
         this.readMayHaveSplitASegment = readMayHaveSplitASegment;
         this.listener = listener;
@@ -56,6 +54,7 @@ public final class ProxiedConnection {
         this.idleTimeout = idleTimeout;
         this.acceptedNanos = acceptedNanos;
         this.stats = stats;
+        this.accessLog = accessLog;
     }
 
     public String listener() { return listener; }
@@ -113,7 +112,7 @@ public final class ProxiedConnection {
         stats.add("ferry_bytes_to_backend_total", bytesToBackend);
         stats.add("ferry_bytes_to_client_total", bytesToClient);
         long millis = (System.nanoTime() - acceptedNanos) / 1_000_000;
-        ACCESS.info("listener={} client={} cluster={} backend={} plane={} end={} to_backend={} to_client={} duration_ms={}",
-                listener, client, cluster, backend, plane, how.label(), bytesToBackend, bytesToClient, millis);
+        accessLog.write(new AccessLog.Line(listener, client, cluster, backend, plane, how.label(), bytesToBackend,
+                bytesToClient, millis));
     }
 }
