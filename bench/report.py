@@ -150,12 +150,16 @@ def topology_section(name, res, profile, targets):
                    and not res["targets"][t]["available"]]
     notes = [(t, res["targets"][t]["note"]) for t in targets if res["targets"].get(t, {}).get("note")
              and res["targets"][t]["available"]]
-    if unavailable or notes:
+    warmups = [(t, res["targets"][t]["warmup"]) for t in targets if (res["targets"].get(t) or {}).get("warmup")]
+    if unavailable or notes or warmups:
         out.append("")
     for t, reason in unavailable:
         out.append(f"- **{TARGET_LABEL[t]}**: {reason}")
     for t, note in notes:
         out.append(f"- {TARGET_LABEL[t]}: {note}")
+    for t, w in warmups:
+        out.append(f"- {TARGET_LABEL[t]}: warmed up {w['extra_s']} s more, until its JIT compiler threads used "
+                   f"{w['jit_share']:.0%} of the wall time (the goal: under {w['settled_below']:.0%})")
     if res["ferry_stats"]:
         out += ["", "Connections each Ferry reported on its admin endpoint (`ferry_connections_forwarded_total` and "
                     "`ferry_connections_ended_total` by plane, `ferry_sockmap_fallback_total`):", ""]
