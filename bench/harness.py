@@ -539,7 +539,11 @@ class Bench:
             run(["haproxy", "-c", "-q", "-f", path])
             argv = ["haproxy", "-db", "-f", path]
         else:
-            path = os.path.join(self.logdir, f"{label}.yaml")
+            # Not beside the log: Ferry watches its configuration's directory, and every log write there
+            # would wake that watcher and count in Ferry's CPU.
+            confdir = os.path.join(self.work, "config", os.path.basename(self.logdir))
+            os.makedirs(confdir, exist_ok=True)
+            path = os.path.join(confdir, f"{label}.yaml")
             with open(path, "w") as f:
                 f.write(ferry_config(topo, name, self.plane_support[name][1], base))
             opts = os.environ.get("FERRY_JAVA_OPTS", "").split()
