@@ -584,7 +584,8 @@ class Bench:
                 break
         log(f"  {target.name}: {bursts * self.p['warm_more_s']} s more warm-up, JIT compiler threads at "
             f"{share:.0%} of the wall time in the last {self.p['warm_more_s']} s")
-        return {"extra_s": bursts * self.p["warm_more_s"], "jit_share": share, "settled_below": self.p["jit_settled"]}
+        return {"extra_s": bursts * self.p["warm_more_s"], "jit_share": share,
+                "settled_below": self.p["jit_settled"]}
 
     def bulk(self, topo, target, streams, seconds):
         ip, port = target.address("iperf")[0]

@@ -52,7 +52,10 @@ public final class AccessLog implements AutoCloseable {
         this.writer = Thread.ofPlatform().name("ferry-access-log").daemon().unstarted(this::writeUntilClosed);
     }
 
-    /** Starts the writer thread for the logger {@code ferry.access}; a logger turned off (level above INFO) costs nothing. */
+    /**
+     * Starts the writer thread for the logger {@code ferry.access}; a logger turned off (level above INFO)
+     * costs nothing.
+     */
     public static AccessLog start(Stats stats) {
         return start(stats, CAPACITY, AccessLog::writeToLogger, ACCESS.isInfoEnabled(), CLOSE_WAIT);
     }
@@ -64,9 +67,9 @@ public final class AccessLog implements AutoCloseable {
     }
 
     private static void writeToLogger(Line line) {
-        ACCESS.info("listener={} client={} cluster={} backend={} plane={} end={} to_backend={} to_client={} duration_ms={}",
-                line.listener(), line.client(), line.cluster(), line.backend(), line.plane(), line.end(),
-                line.toBackend(), line.toClient(), line.durationMs());
+        ACCESS.info("listener={} client={} cluster={} backend={} plane={} end={} to_backend={} to_client={}"
+                        + " duration_ms={}", line.listener(), line.client(), line.cluster(), line.backend(),
+                line.plane(), line.end(), line.toBackend(), line.toClient(), line.durationMs());
     }
 
     /** Queues {@code line} for the writer; never blocks. */

@@ -58,11 +58,13 @@ class StalledLogOutputTest {
                     try {
                         assertEquals('y', roundTrip(port), "connection " + i + " through Ferry");
                     } catch (IOException e) {
-                        throw new AssertionError("connection " + i + " through Ferry, with nobody reading its log: " + e, e);
+                        throw new AssertionError("connection " + i + " through Ferry, with nobody reading its log: "
+                                + e, e);
                     }
                 }
                 List<String> accessLines = new CopyOnWriteArrayList<>();
-                CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> collectAccessLines(ferry, accessLines));
+                CompletableFuture<Void> reader =
+                        CompletableFuture.runAsync(() -> collectAccessLines(ferry, accessLines));
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                 while (accessLines.size() < CONNECTIONS && System.nanoTime() < deadline) {
                     Thread.sleep(20);
