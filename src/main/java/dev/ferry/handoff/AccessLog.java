@@ -62,6 +62,7 @@ public final class AccessLog implements AutoCloseable {
 
     static AccessLog start(Stats stats, int capacity, Consumer<Line> sink, boolean enabled, Duration closeWait) {
         AccessLog log = new AccessLog(stats, capacity, sink, enabled, closeWait);
+        stats.add(DROPPED, 0);  // shown at 0 from the start, so that an alert on its increase has a series
         log.writer.start();
         return log;
     }
