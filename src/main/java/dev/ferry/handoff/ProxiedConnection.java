@@ -22,6 +22,9 @@ public final class ProxiedConnection {
     private final Stats stats;
     private final AccessLog accessLog;
     private final AtomicBoolean ended = new AtomicBoolean();
+    /** Bytes one plane forwarded before it handed the connection to another, which counts only its own. */
+    private volatile long forwardedBeforeToBackend;
+    private volatile long forwardedBeforeToClient;
     /** Runs once at the end; {@link #DONE} once run. */
     private final java.util.concurrent.atomic.AtomicReference<Runnable> onEnd =
             new java.util.concurrent.atomic.AtomicReference<>();
@@ -100,6 +103,15 @@ public final class ProxiedConnection {
     }
 
     /**
+     * Bytes the kernel forwarded while a plane tried to take the connection, before it handed it to its
+     * fallback plane: counted in the end's totals, which the fallback plane reports from its own start.
+     */
+    public void forwardedBeforeFallback(long toBackend, long toClient) {
+        forwardedBeforeToBackend = toBackend;
+        forwardedBeforeToClient = toClient;
+    }
+
+    /**
      * Records the end of the connection; later calls are ignored so that both sides' close paths may
      * report without coordination.
      */
@@ -108,6 +120,8 @@ public final class ProxiedConnection {
             return;
         }
         runEndHook();
+        bytesToBackend += forwardedBeforeToBackend;
+        bytesToClient += forwardedBeforeToClient;
         stats.connectionEnded(listener, plane, how);
         stats.add("ferry_bytes_to_backend_total", bytesToBackend);
         stats.add("ferry_bytes_to_client_total", bytesToClient);

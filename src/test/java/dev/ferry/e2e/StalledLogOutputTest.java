@@ -9,10 +9,15 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -39,8 +44,10 @@ class StalledLogOutputTest {
     void connectionsAreForwardedWhileNobodyReadsTheLogAndEveryLineComesOnceItIsRead() throws Exception {
         try (TestBackend backend = new TestBackend(StalledLogOutputTest::answerOneByte)) {
             int port = FerryProcess.freePort();
+            int adminPort = FerryProcess.freePort();
             Path config = workDir.resolve("ferry.yaml");
             Files.writeString(config, """
+                    admin: { address: 127.0.0.1:%d }
                     listeners:
                       - name: edge
                         address: 127.0.0.1:%d
@@ -48,7 +55,7 @@ class StalledLogOutputTest {
                           - cluster: backend
                     clusters:
                       - { name: backend, endpoints: ["%s"] }
-                    """.formatted(port, backend.endpoint()));
+                    """.formatted(adminPort, port, backend.endpoint()));
             List<String> command = new ArrayList<>(FerryProcess.javaCommand(System.getProperty("java.class.path")));
             command.addAll(List.of("run", "--config", config.toString()));
             Process ferry = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -63,13 +70,15 @@ class StalledLogOutputTest {
                     }
                 }
                 List<String> accessLines = new CopyOnWriteArrayList<>();
+                List<String> otherLines = new CopyOnWriteArrayList<>();
                 CompletableFuture<Void> reader =
-                        CompletableFuture.runAsync(() -> collectAccessLines(ferry, accessLines));
+                        CompletableFuture.runAsync(() -> collectAccessLines(ferry, accessLines, otherLines));
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                 while (accessLines.size() < CONNECTIONS && System.nanoTime() < deadline) {
                     Thread.sleep(20);
                 }
-                assertEquals(CONNECTIONS, accessLines.size(), "access lines written once the pipe was read");
+                assertEquals(CONNECTIONS, accessLines.size(), () -> "access lines written once the pipe was read;"
+                        + " lines of other connections: " + otherLines + "\nFerry's stats:\n" + stats(adminPort));
                 ferry.destroy();
                 reader.get(30, TimeUnit.SECONDS);
                 assertEquals(CONNECTIONS, accessLines.size(), "one line per connection");
@@ -77,6 +86,15 @@ class StalledLogOutputTest {
                 ferry.destroyForcibly();
                 ferry.waitFor(15, TimeUnit.SECONDS);
             }
+        }
+    }
+
+    private static String stats(int adminPort) {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/stats"))
+                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+        } catch (IOException | InterruptedException e) {
+            return "(not read: " + e + ")";
         }
     }
 
@@ -113,12 +131,15 @@ class StalledLogOutputTest {
         throw new AssertionError("ferry did not listen on " + port + " within 60 s");
     }
 
-    private static void collectAccessLines(Process ferry, List<String> accessLines) {
+    /** Sorts Ferry's output: the access lines of this test's connections, and every other line but probes'. */
+    private static void collectAccessLines(Process ferry, List<String> accessLines, List<String> otherLines) {
         try (BufferedReader output = new BufferedReader(
                 new InputStreamReader(ferry.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line = output.readLine(); line != null; line = output.readLine()) {
                 if (line.contains("INFO ferry.access - ") && line.contains(" to_backend=1 to_client=1 ")) {
                     accessLines.add(line);
+                } else if (!line.contains(" to_backend=0 to_client=0 ")) {
+                    otherLines.add(line);
                 }
             }
         } catch (IOException e) {

@@ -68,6 +68,27 @@ public final class SockmapDataPlane implements DataPlane {
                 channel.close();
             }
             connection.end(name(), dev.ferry.handoff.ConnectionEnd.FORWARDING_ERROR, connection.consumedFromClient(), 0);
+        } catch (ForwardedBeforeRefusalException e) {
+            long toBackend = e.forwardedFrom(pair.clientCookie());
+            long toClient = e.forwardedFrom(pair.backendCookie());
+            if (e.delivered()) {
+                // Every forwarded byte is in its target's send queue: the fallback plane goes on from there.
+                connection.forwardedBeforeFallback(toBackend, toClient);
+                String reason = e.refusal().errnoName();
+                fallBack(connection, client, backend, reason, e.getMessage() + meaningOf(reason));
+                return;
+            }
+            connection.stats().increment("ferry_sockmap_insert_failures_total{reason=\"forwarded_then_refused\"}");
+            if (reasonsLogged.add("forwarded_then_refused")) {
+                LOG.error("sockmap: a pair was refused after bytes had been forwarded that had not all arrived;"
+                        + " such connections are reset: {}", e.getMessage());
+            }
+            for (Channel channel : new Channel[] {client, backend}) {
+                channel.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+                channel.close();
+            }
+            connection.end(name(), dev.ferry.handoff.ConnectionEnd.FORWARDING_ERROR,
+                    connection.consumedFromClient() + toBackend, toClient);
         } catch (BpfException | java.io.IOException e) {
             String reason = switch (e) {
                 case BpfException bpf -> bpf.errnoName();

@@ -15,7 +15,9 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
@@ -117,6 +119,8 @@ public final class SockmapKernel implements AutoCloseable {
      *
      * @throws BpfException e.g. EOPNOTSUPP when a socket is no longer ESTABLISHED (its peer sent
      *                      FIN), EEXIST when a socket is already in; nothing was forwarded yet
+     * @throws ForwardedBeforeRefusalException when the kernel refused the second socket after the verdict
+     *                      had forwarded bytes of the first; the entries are undone
      * @throws IOException  if SO_RCVLOWAT could not be set: the sockets had been in the maps, so
      *                      bytes may have been forwarded already; reset the connection rather
      *                      than hand it to another data plane
@@ -156,6 +160,9 @@ public final class SockmapKernel implements AutoCloseable {
 
     private record Member(int fd, long cookie, long peerCookie, long peerSendBase, long maxInFlight) {}
 
+    /** Runs between the pair's two sock_sources insertions: where a test makes the kernel refuse the second. */
+    volatile Runnable betweenSources = () -> { };
+
     private void insert(Member[] members) throws BpfException, IOException {
         lifecycle.readLock().lock();
         Deque<Undo> done = new ArrayDeque<>();
@@ -173,12 +180,11 @@ public final class SockmapKernel implements AutoCloseable {
             }
             // Targets before sources: the verdict may run as soon as a socket is in sock_sources,
             // and then its peer must already be a redirect target, or its bytes would be dropped.
-            for (BpfMap map : new BpfMap[] {sockTargets, sockSources}) {
-                for (Member m : members) {
-                    map.update(m.cookie(), m.fd(), BpfMap.NO_EXIST);
-                    done.push(() -> map.delete(m.cookie()));
-                }
+            for (Member m : members) {
+                sockTargets.update(m.cookie(), m.fd(), BpfMap.NO_EXIST);
+                done.push(() -> sockTargets.delete(m.cookie()));
             }
+            insertSources(members, done, arena);
             for (Member m : members) {
                 try {
                     Sockets.setReceiveLowWatermark(m.fd(), 1);
@@ -192,6 +198,69 @@ public final class SockmapKernel implements AutoCloseable {
         } finally {
             lifecycle.readLock().unlock();
         }
+    }
+
+    /**
+     * Puts the members into sock_sources, where the verdict runs for them. The kernel can still refuse the
+     * second socket after the first is in (EOPNOTSUPP: it received its peer's FIN meanwhile), and the verdict
+     * may have forwarded the first one's bytes by then: those are reported, not silently left behind.
+     */
+    private void insertSources(Member[] members, Deque<Undo> done, Arena arena) throws BpfException, IOException {
+        int live = 0;
+        try {
+            for (Member m : members) {
+                sockSources.update(m.cookie(), m.fd(), BpfMap.NO_EXIST);
+                done.push(() -> sockSources.delete(m.cookie()));
+                live++;
+                if (live < members.length) {
+                    betweenSources.run();
+                }
+            }
+        } catch (BpfException refused) {
+            if (live == 0) {
+                throw refused;  // no verdict ran: undoing the entries is all
+            }
+            for (int i = 0; i < live; i++) {
+                undoOne(done.pop(), refused);  // the verdict stops first, so its counters no longer move
+            }
+            ForwardedBeforeRefusalException forwarded = forwardedMeanwhile(members, refused, arena);
+            if (forwarded != null) {
+                throw forwarded;
+            }
+            throw refused;
+        }
+    }
+
+    /** What the verdict forwarded for the members before the refusal, or null if nothing. */
+    private ForwardedBeforeRefusalException forwardedMeanwhile(Member[] members, BpfException refused, Arena arena)
+            throws BpfException {
+        Map<Long, Long> forwarded = new HashMap<>();
+        boolean delivered = true;
+        MemorySegment conn = arena.allocate(CONN_SIZE, 8);
+        for (Member m : members) {
+            if (!conns.lookup(m.cookie(), conn)) {
+                continue;
+            }
+            long redirected = conn.get(JAVA_LONG, REDIRECTED_BYTES);
+            long passed = conn.get(JAVA_LONG, PASSED_BYTES);
+            if (redirected == 0 && passed == 0) {
+                continue;
+            }
+            forwarded.put(m.cookie(), redirected);
+            // Held bytes wait on the source's psock, which the undo drops; redirected ones are safe once
+            // they are in the target's send queue (bytes_acked read before SIOCOUTQ: never an overestimate).
+            int targetFd = Arrays.stream(members).filter(t -> t.cookie() == m.peerCookie()).findFirst()
+                    .orElseThrow().fd();
+            try {
+                long entered = Sockets.tcpInfo(targetFd).bytesAcked() + Sockets.unsentAndUnacked(targetFd)
+                        - m.peerSendBase();
+                delivered &= passed == 0 && entered >= redirected;
+            } catch (IOException unreadable) {
+                refused.addSuppressed(unreadable);
+                delivered = false;  // not known to have arrived: the pair is reset
+            }
+        }
+        return forwarded.isEmpty() ? null : new ForwardedBeforeRefusalException(refused, forwarded, delivered);
     }
 
     /**
@@ -211,11 +280,15 @@ public final class SockmapKernel implements AutoCloseable {
 
     private static void undo(Deque<Undo> done, Exception cause) {
         while (!done.isEmpty()) {
-            try {
-                done.pop().run();
-            } catch (BpfException | RuntimeException e) {  // keep undoing: leave as little behind as possible
-                cause.addSuppressed(e);
-            }
+            undoOne(done.pop(), cause);
+        }
+    }
+
+    private static void undoOne(Undo step, Exception cause) {
+        try {
+            step.run();
+        } catch (BpfException | RuntimeException e) {  // keep undoing: leave as little behind as possible
+            cause.addSuppressed(e);
         }
     }
 

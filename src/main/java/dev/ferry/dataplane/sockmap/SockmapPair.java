@@ -100,6 +100,14 @@ final class SockmapPair {
                 : List.of(new Direction(this.client, this.backend), new Direction(this.backend, this.client));
     }
 
+    long clientCookie() {
+        return client.cookie;
+    }
+
+    long backendCookie() {
+        return backend.cookie;
+    }
+
     /**
      * Inserts the pair into the kernel's maps; on failure nothing has changed and the caller still
      * owns both channels.

@@ -150,6 +150,47 @@ class SockmapKernelTest {
     }
 
     @Test
+    void aPairRefusedAfterItsFirstSocketForwardedReportsWhatWasForwardedAndThatItArrived() throws Exception {
+        byte[] data = random(1000, 6);
+        try (SockmapKernel kernel = SockmapKernel.load(MAX_SOCKETS);
+             LoopbackListener listener = LoopbackListener.open();
+             Socket client = connect(listener);
+             SocketFd clientSide = listener.accept();
+             Socket backend = connect(listener);
+             SocketFd backendSide = listener.accept()) {
+            long clientCookie = Sockets.cookie(clientSide.value());
+            long backendCookie = Sockets.cookie(backendSide.value());
+            SockmapKernel.Socket clientSocket = new SockmapKernel.Socket(clientSide.value(), clientCookie,
+                    sendBase(clientSide));
+            SockmapKernel.Socket backendSocket = new SockmapKernel.Socket(backendSide.value(), backendCookie,
+                    sendBase(backendSide));
+            // The client's socket is in, the backend's not yet: the client's bytes take the kernel path to the
+            // backend, which answers with its FIN, so that the kernel refuses its socket next.
+            kernel.betweenSources = () -> {
+                try {
+                    write(client, data);
+                    assertArrayEquals(data, backend.getInputStream().readNBytes(data.length));
+                    backend.shutdownOutput();
+                    awaitState(backendSide, TCP_CLOSE_WAIT);
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            };
+            ForwardedBeforeRefusalException e = assertThrows(ForwardedBeforeRefusalException.class,
+                    () -> kernel.insertPair(clientSocket, backendSocket, 0));
+            assertEquals("EOPNOTSUPP", e.refusal().errnoName());
+            assertEquals(data.length, e.forwardedFrom(clientCookie));
+            assertEquals(0, e.forwardedFrom(backendCookie));
+            assertTrue(e.delivered(), e.getMessage());
+            assertTrue(kernel.occupancy().isEmpty(), kernel.occupancy().toString());
+        }
+    }
+
+    private static long sendBase(SocketFd socket) throws IOException {
+        return Sockets.tcpInfo(socket.value()).bytesAcked() + Sockets.unsentAndUnacked(socket.value());
+    }
+
+    @Test
     void aSocketWhosePeerSentFinCannotBeInserted() throws Exception {
         try (SockmapKernel kernel = SockmapKernel.load(MAX_SOCKETS);
              LoopbackListener listener = LoopbackListener.open();
