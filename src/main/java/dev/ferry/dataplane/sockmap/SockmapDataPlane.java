@@ -58,16 +58,8 @@ public final class SockmapDataPlane implements DataPlane {
             pair.start();
         } catch (SockmapKernel.KickFailedException e) {
             // The sockets were in the maps: no other plane may take them. Reset, never splice.
-            connection.stats().increment("ferry_sockmap_insert_failures_total{reason=\"SO_RCVLOWAT\"}");
-            if (reasonsLogged.add("SO_RCVLOWAT")) {
-                LOG.error("sockmap: setting SO_RCVLOWAT on an inserted pair failed; such connections are reset: {}",
-                        e.getMessage());
-            }
-            for (Channel channel : new Channel[] {client, backend}) {
-                channel.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
-                channel.close();
-            }
-            connection.end(name(), dev.ferry.handoff.ConnectionEnd.FORWARDING_ERROR, connection.consumedFromClient(), 0);
+            reset(connection, client, backend, "SO_RCVLOWAT", "setting SO_RCVLOWAT on an inserted pair failed",
+                    e.getMessage(), 0, 0);
         } catch (ForwardedBeforeRefusalException e) {
             long toBackend = e.forwardedFrom(pair.clientCookie());
             long toClient = e.forwardedFrom(pair.backendCookie());
@@ -78,17 +70,9 @@ public final class SockmapDataPlane implements DataPlane {
                 fallBack(connection, client, backend, reason, e.getMessage() + meaningOf(reason));
                 return;
             }
-            connection.stats().increment("ferry_sockmap_insert_failures_total{reason=\"forwarded_then_refused\"}");
-            if (reasonsLogged.add("forwarded_then_refused")) {
-                LOG.error("sockmap: a pair was refused after bytes had been forwarded that had not all arrived;"
-                        + " such connections are reset: {}", e.getMessage());
-            }
-            for (Channel channel : new Channel[] {client, backend}) {
-                channel.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
-                channel.close();
-            }
-            connection.end(name(), dev.ferry.handoff.ConnectionEnd.FORWARDING_ERROR,
-                    connection.consumedFromClient() + toBackend, toClient);
+            reset(connection, client, backend, "forwarded_then_refused",
+                    "a pair was refused after bytes had been forwarded that had not all arrived", e.getMessage(),
+                    toBackend, toClient);
         } catch (BpfException | java.io.IOException e) {
             String reason = switch (e) {
                 case BpfException bpf -> bpf.errnoName();
@@ -97,6 +81,24 @@ public final class SockmapDataPlane implements DataPlane {
             };
             fallBack(connection, client, backend, reason, e.getMessage() + meaningOf(reason));
         }
+    }
+
+    /**
+     * Resets a pair that no plane may take: counted always under {@code reason}, logged once per reason. The
+     * access line counts what the kernel forwarded before ({@code toBackend} beyond the first packet).
+     */
+    private void reset(ProxiedConnection connection, Channel client, Channel backend, String reason, String what,
+                       String detail, long toBackend, long toClient) {
+        connection.stats().increment("ferry_sockmap_insert_failures_total{reason=\"" + reason + "\"}");
+        if (reasonsLogged.add(reason)) {
+            LOG.error("sockmap: {}; such connections are reset: {}", what, detail);
+        }
+        for (Channel channel : new Channel[] {client, backend}) {
+            channel.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+            channel.close();
+        }
+        connection.end(name(), dev.ferry.handoff.ConnectionEnd.FORWARDING_ERROR,
+                connection.consumedFromClient() + toBackend, toClient);
     }
 
     /** What the kernel's refusal says about the connection, for an operator reading the log. */
