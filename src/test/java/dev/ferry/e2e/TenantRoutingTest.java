@@ -114,7 +114,9 @@ class TenantRoutingTest {
         // another route of the same listener still goes by SNI to its own cluster
         assertEquals("eu", curl("shop.eu.example.com")[0]);
 
-        // Remove the endpoint with the fewest tenants; every other tenant must stay where it was.
+        // Remove the endpoint with the fewest tenants; every other tenant must stay where it was, but for
+        // Maglev's own disruption: it moves about 0.5% of the keys of the endpoints that stay
+        // (docs/clusters.md): for the 9 or more tenants that stay, one move in about 20 runs, two in about 1,000.
         String removed = used.stream().min((a, b) -> Long.compare(
                 before.values().stream().filter(a::equals).count(), before.values().stream().filter(b::equals).count()))
                 .orElseThrow();
@@ -123,14 +125,17 @@ class TenantRoutingTest {
         assertEquals(3, remaining.size());
         ferry.ferry().reload(ConfigLoader.parse(config(remaining), "reloaded.yaml"));
 
+        List<String> movedAlthoughTheirEndpointStayed = new ArrayList<>();
         for (String tenant : TENANTS) {
             String now = curl(tenant + ".example.com")[1];
             if (before.get(tenant).equals(removed)) {
                 assertTrue(!now.equals(removed), tenant + " still on the removed endpoint");
-            } else {
-                assertEquals(before.get(tenant), now, tenant + " moved although its endpoint stayed");
+            } else if (!before.get(tenant).equals(now)) {
+                movedAlthoughTheirEndpointStayed.add(tenant + ": " + before.get(tenant) + " -> " + now);
             }
         }
+        assertTrue(movedAlthoughTheirEndpointStayed.size() <= 1,
+                "tenants moved although their endpoint stayed: " + movedAlthoughTheirEndpointStayed);
         // Put it back: the tenants that left it come home (the table is a function of the endpoint set).
         ferry.ferry().reload(ConfigLoader.parse(config(tenantEndpoints), "restored.yaml"));
         for (String tenant : TENANTS) {

@@ -7,9 +7,9 @@ import java.util.Map;
 /**
  * The kernel refused the pair's second socket after the first had joined the verdict's map, and in that
  * window the verdict forwarded bytes: a socket that closes during the handoff (a backend that answers at
- * once and closes) is refused only then. The entries are undone; what the caller may do depends on
- * {@link #delivered()}: every byte forwarded had entered its target's send queue, so another plane can go
- * on from there, or not (some were still queued in the kernel, or held), so the pair must be reset.
+ * once and closes) is refused only then. The entries are undone. {@link #delivered()} says whether every
+ * forwarded byte had entered its target's send queue, so that another plane can go on from there; if not
+ * (some were still queued in the kernel, or held), the pair must be reset.
  */
 public final class ForwardedBeforeRefusalException extends IOException {
     private final transient BpfException refusal;
