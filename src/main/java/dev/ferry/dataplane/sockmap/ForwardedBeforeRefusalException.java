@@ -6,22 +6,22 @@ import java.util.Map;
 
 /**
  * The kernel refused the pair's second socket after the first had joined the verdict's map, and in that
- * window the verdict forwarded bytes: a socket that closes during the handoff (a backend that answers at
- * once and closes) is refused only then. The entries are undone. {@link #delivered()} says whether every
- * forwarded byte had entered its target's send queue, so that another plane can go on from there; if not
- * (some were still queued in the kernel, or held), the pair must be reset.
+ * window the verdict forwarded or held bytes: a socket that closes during the handoff (a backend that answers
+ * at once and closes) is refused only then. The entries are undone, which drops held bytes and any redirected
+ * ones still queued in the kernel; only if every redirected byte had entered its target's send queue and none
+ * was held can another plane go on from there, otherwise the pair must be reset.
  */
 public final class ForwardedBeforeRefusalException extends IOException {
     private final transient BpfException refusal;
-    private final transient Map<Long, Long> forwardedByCookie;
-    private final boolean delivered;
+    private final transient Map<Long, Long> redirectedByCookie;
+    private final boolean held;
 
-    ForwardedBeforeRefusalException(BpfException refusal, Map<Long, Long> forwardedByCookie, boolean delivered) {
-        super(refusal.getMessage() + ", after " + forwardedByCookie.values().stream().mapToLong(Long::longValue).sum()
-                + " bytes were forwarded" + (delivered ? "" : ", not all of them delivered"), refusal);
+    ForwardedBeforeRefusalException(BpfException refusal, Map<Long, Long> redirectedByCookie, boolean held) {
+        super(refusal.getMessage() + ", after " + redirectedByCookie.values().stream().mapToLong(Long::longValue).sum()
+                + " bytes were forwarded" + (held ? " and some held" : ""), refusal);
         this.refusal = refusal;
-        this.forwardedByCookie = Map.copyOf(forwardedByCookie);
-        this.delivered = delivered;
+        this.redirectedByCookie = Map.copyOf(redirectedByCookie);
+        this.held = held;
     }
 
     /** The kernel's refusal, whose errno names the fallback. */
@@ -29,13 +29,13 @@ public final class ForwardedBeforeRefusalException extends IOException {
         return refusal;
     }
 
-    /** Bytes the verdict forwarded from the socket with this cookie before the refusal. */
+    /** Bytes the verdict redirected from the socket with this cookie before the refusal. */
     public long forwardedFrom(long cookie) {
-        return forwardedByCookie.getOrDefault(cookie, 0L);
+        return redirectedByCookie.getOrDefault(cookie, 0L);
     }
 
-    /** Whether every forwarded byte had entered its target's send queue, and none was held. */
-    public boolean delivered() {
-        return delivered;
+    /** Whether the verdict held bytes for user space, which the undo dropped with the psock. */
+    public boolean held() {
+        return held;
     }
 }

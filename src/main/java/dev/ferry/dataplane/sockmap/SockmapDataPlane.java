@@ -63,7 +63,7 @@ public final class SockmapDataPlane implements DataPlane {
         } catch (ForwardedBeforeRefusalException e) {
             long toBackend = e.forwardedFrom(pair.clientCookie());
             long toClient = e.forwardedFrom(pair.backendCookie());
-            if (e.delivered()) {
+            if (pair.forwardedBytesArrived(e)) {
                 // Every forwarded byte is in its target's send queue: the fallback plane goes on from there.
                 connection.forwardedBeforeFallback(toBackend, toClient);
                 String reason = e.refusal().errnoName();

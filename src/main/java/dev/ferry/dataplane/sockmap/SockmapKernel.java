@@ -15,7 +15,6 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
@@ -120,7 +119,7 @@ public final class SockmapKernel implements AutoCloseable {
      * @throws BpfException e.g. EOPNOTSUPP when a socket is no longer ESTABLISHED (its peer sent
      *                      FIN), EEXIST when a socket is already in; nothing was forwarded yet
      * @throws ForwardedBeforeRefusalException when the kernel refused the second socket after the verdict
-     *                      had forwarded bytes of the first; the entries are undone
+     *                      had forwarded or held bytes of the first; the entries are undone
      * @throws IOException  if SO_RCVLOWAT could not be set: the sockets had been in the maps, so
      *                      bytes may have been forwarded already; reset the connection rather
      *                      than hand it to another data plane
@@ -231,11 +230,11 @@ public final class SockmapKernel implements AutoCloseable {
         }
     }
 
-    /** What the verdict forwarded for the members before the refusal, or null if nothing. */
+    /** What the verdict forwarded and held for the members before the refusal, or null if nothing. */
     private ForwardedBeforeRefusalException forwardedMeanwhile(Member[] members, BpfException refused, Arena arena)
             throws BpfException {
         Map<Long, Long> forwarded = new HashMap<>();
-        boolean delivered = true;
+        boolean held = false;
         MemorySegment conn = arena.allocate(CONN_SIZE, 8);
         for (Member m : members) {
             if (!conns.lookup(m.cookie(), conn)) {
@@ -243,24 +242,12 @@ public final class SockmapKernel implements AutoCloseable {
             }
             long redirected = conn.get(JAVA_LONG, REDIRECTED_BYTES);
             long passed = conn.get(JAVA_LONG, PASSED_BYTES);
-            if (redirected == 0 && passed == 0) {
-                continue;
-            }
-            forwarded.put(m.cookie(), redirected);
-            // Held bytes wait on the source's psock, which the undo drops; redirected ones are safe once
-            // they are in the target's send queue (bytes_acked read before SIOCOUTQ: never an overestimate).
-            int targetFd = Arrays.stream(members).filter(t -> t.cookie() == m.peerCookie()).findFirst()
-                    .orElseThrow().fd();
-            try {
-                long entered = Sockets.tcpInfo(targetFd).bytesAcked() + Sockets.unsentAndUnacked(targetFd)
-                        - m.peerSendBase();
-                delivered &= passed == 0 && entered >= redirected;
-            } catch (IOException unreadable) {
-                refused.addSuppressed(unreadable);
-                delivered = false;  // not known to have arrived: the pair is reset
+            if (redirected != 0 || passed != 0) {
+                forwarded.put(m.cookie(), redirected);
+                held |= passed != 0;
             }
         }
-        return forwarded.isEmpty() ? null : new ForwardedBeforeRefusalException(refused, forwarded, delivered);
+        return forwarded.isEmpty() ? null : new ForwardedBeforeRefusalException(refused, forwarded, held);
     }
 
     /**

@@ -109,6 +109,27 @@ final class SockmapPair {
     }
 
     /**
+     * Whether every byte the verdict forwarded before the kernel refused the pair has entered its target's
+     * send queue, none was held, so that another plane can go on from there. Read after the undo: a redirected
+     * byte the undo dropped never enters it.
+     */
+    boolean forwardedBytesArrived(ForwardedBeforeRefusalException refusal) {
+        if (refusal.held()) {
+            return false;
+        }
+        try {
+            for (Direction direction : directions) {
+                if (!direction.forwardedBytesInTarget(refusal.forwardedFrom(direction.source.cookie))) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException unreadable) {
+            return false;  // not known to have arrived
+        }
+    }
+
+    /**
      * Inserts the pair into the kernel's maps; on failure nothing has changed and the caller still
      * owns both channels.
      */

@@ -2,6 +2,7 @@ package dev.ferry.dataplane.sockmap;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -161,9 +162,9 @@ class SockmapKernelTest {
             long clientCookie = Sockets.cookie(clientSide.value());
             long backendCookie = Sockets.cookie(backendSide.value());
             SockmapKernel.Socket clientSocket = new SockmapKernel.Socket(clientSide.value(), clientCookie,
-                    sendBase(clientSide));
+                    enteredSendQueue(clientSide));
             SockmapKernel.Socket backendSocket = new SockmapKernel.Socket(backendSide.value(), backendCookie,
-                    sendBase(backendSide));
+                    enteredSendQueue(backendSide));
             // The client's socket is in, the backend's not yet: the client's bytes take the kernel path to the
             // backend, which answers with its FIN, so that the kernel refuses its socket next.
             kernel.betweenSources = () -> {
@@ -181,12 +182,15 @@ class SockmapKernelTest {
             assertEquals("EOPNOTSUPP", e.refusal().errnoName());
             assertEquals(data.length, e.forwardedFrom(clientCookie));
             assertEquals(0, e.forwardedFrom(backendCookie));
-            assertTrue(e.delivered(), e.getMessage());
+            // Delivered: none held, and every redirected byte entered the backend side's send queue.
+            assertFalse(e.held(), e.getMessage());
+            assertTrue(enteredSendQueue(backendSide) - backendSocket.sendBase() >= data.length, e.getMessage());
             assertTrue(kernel.occupancy().isEmpty(), kernel.occupancy().toString());
         }
     }
 
-    private static long sendBase(SocketFd socket) throws IOException {
+    /** Bytes (plus SYN) that entered the socket's send queue: bytes_acked, then SIOCOUTQ. */
+    private static long enteredSendQueue(SocketFd socket) throws IOException {
         return Sockets.tcpInfo(socket.value()).bytesAcked() + Sockets.unsentAndUnacked(socket.value());
     }
 
