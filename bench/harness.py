@@ -109,6 +109,12 @@ def rss_bytes(pid):
     return 0
 
 
+def stat_cpu_seconds(stat):
+    """utime + stime of a /proc stat line (whose name field may hold spaces and parentheses), in seconds."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def compiler_cpu_seconds(pid):
     """utime + stime of a JVM's JIT compiler threads ("C1 CompilerThre", "C2 CompilerThre"), in seconds."""
     total = 0
@@ -119,16 +125,14 @@ def compiler_cpu_seconds(pid):
         except FileNotFoundError:
             continue
         if "CompilerThre" in stat[stat.index("(") + 1:stat.rindex(")")]:
-            fields = stat.rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+            total += stat_cpu_seconds(stat)
+    return total
 
 
 def process_cpu_seconds(pid):
     """utime + stime of a process and all its threads, in seconds."""
     with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return stat_cpu_seconds(f.read())
 
 
 def ns_socket_buffers(ns):

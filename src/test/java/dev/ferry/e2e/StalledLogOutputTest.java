@@ -1,7 +1,6 @@
 package dev.ferry.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ferry.testing.FerryProcess;
 import dev.ferry.testing.TestBackend;
@@ -60,7 +59,8 @@ class StalledLogOutputTest {
             command.addAll(List.of("run", "--config", config.toString()));
             Process ferry = new ProcessBuilder(command).redirectErrorStream(true).start();
             try {
-                awaitListening(ferry, port);
+                // Its output is left unread: a probe forwards no byte, so its access line says to_backend=0.
+                FerryProcess.awaitListening(ferry, port, 60, () -> "(unread: the test reads it only later)");
                 for (int i = 0; i < CONNECTIONS; i++) {
                     try {
                         assertEquals('y', roundTrip(port), "connection " + i + " through Ferry");
@@ -78,7 +78,7 @@ class StalledLogOutputTest {
                     Thread.sleep(20);
                 }
                 assertEquals(CONNECTIONS, accessLines.size(), () -> "access lines written once the pipe was read;"
-                        + " lines of other connections: " + otherLines + "\nFerry's stats:\n" + stats(adminPort));
+                        + " Ferry's other output: " + otherLines + "\nFerry's stats:\n" + stats(adminPort));
                 ferry.destroy();
                 reader.get(30, TimeUnit.SECONDS);
                 assertEquals(CONNECTIONS, accessLines.size(), "one line per connection");
@@ -114,21 +114,6 @@ class StalledLogOutputTest {
             client.getOutputStream().write('x');
             return client.getInputStream().read();
         }
-    }
-
-    /** Waits for the port to accept; a probe forwards no byte, so its access line says {@code to_backend=0}. */
-    private static void awaitListening(Process ferry, int port) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline) {
-            assertTrue(ferry.isAlive(), "ferry exited early");
-            try (Socket probe = new Socket()) {
-                probe.connect(new InetSocketAddress("127.0.0.1", port), 200);
-                return;
-            } catch (IOException notYet) {
-                Thread.sleep(50);
-            }
-        }
-        throw new AssertionError("ferry did not listen on " + port + " within 60 s");
     }
 
     /** Sorts Ferry's output: the access lines of this test's connections, and every other line but probes'. */

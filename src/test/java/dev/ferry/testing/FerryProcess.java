@@ -71,10 +71,18 @@ public final class FerryProcess implements AutoCloseable {
 
     /** Waits until the process accepts connections on {@code port}. */
     public void awaitListening(int port, long seconds) throws Exception {
+        awaitListening(process, port, seconds, this::output);
+    }
+
+    /**
+     * Waits until {@code process}, a Ferry started some other way, accepts connections on {@code port};
+     * {@code output} tells what it printed, for the failure. A probe sends nothing.
+     */
+    public static void awaitListening(Process process, int port, long seconds, OutputSoFar output) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
-                throw new AssertionError("ferry exited with " + process.exitValue() + ":\n" + output());
+                throw new AssertionError("ferry exited with " + process.exitValue() + ":\n" + output.get());
             }
             try (Socket probe = new Socket()) {
                 probe.connect(new InetSocketAddress("127.0.0.1", port), 200);
@@ -83,7 +91,13 @@ public final class FerryProcess implements AutoCloseable {
                 Thread.sleep(50);
             }
         }
-        throw new AssertionError("ferry did not listen on " + port + " within " + seconds + " s:\n" + output());
+        throw new AssertionError("ferry did not listen on " + port + " within " + seconds + " s:\n" + output.get());
+    }
+
+    /** What a process printed so far, as far as the caller can tell. */
+    @FunctionalInterface
+    public interface OutputSoFar {
+        String get() throws IOException;
     }
 
     public long pid() {
