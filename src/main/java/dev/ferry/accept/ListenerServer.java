@@ -79,7 +79,7 @@ public final class ListenerServer implements AutoCloseable {
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
+                // TCP_NODELAY is Netty's default for epoll channels (NettyDefaultsTest): no call of our own.
                 // First reads large enough to take a client's first flight whole: a read that stops
                 // inside a queued segment keeps the pair off the sockmap plane (SockmapDataPlane).
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(1024, 16 * 1024, 64 * 1024))

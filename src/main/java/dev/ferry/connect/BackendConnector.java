@@ -14,6 +14,7 @@ import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -131,7 +132,7 @@ public final class BackendConnector {
                     // speaks first leaves its greeting queued for the data plane to forward in order.
                     .option(ChannelOption.AUTO_READ, false)
                     .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .option(ChannelOption.TCP_NODELAY, true)
+                    // TCP_NODELAY is Netty's default for epoll channels (NettyDefaultsTest): no call of our own.
                     // Set before connect(), so that the window scale in the SYN matches the buffer.
                     .option(ChannelOption.SO_RCVBUF, socketBuffers.backendReceive() > 0 ? socketBuffers.backendReceive() : null)
                     .option(ChannelOption.SO_SNDBUF, socketBuffers.backendSend() > 0 ? socketBuffers.backendSend() : null)
@@ -172,11 +173,24 @@ public final class BackendConnector {
             tryNext(index + 1);
         }
 
+        /**
+         * Hands the backend on from a task of its own. Called back from inside Netty's {@code finishConnect()},
+         * a handoff that closes the channel (the splice plane does) would make Netty fail its not yet cleared
+         * connect promise with a fresh {@code ClosedChannelException}, stack trace and all, once per connection.
+         */
         private void connected(Channel backend, Endpoint endpoint) {
-            lease.bind(endpoint);
-            if (!result.trySuccess(new Connected(backend, endpoint.address(), lease))) {
+            try {
+                loop.execute(() -> {
+                    lease.bind(endpoint);
+                    if (!result.trySuccess(new Connected(backend, endpoint.address(), lease))) {
+                        backend.close();
+                        lease.release();
+                    }
+                });
+            } catch (RejectedExecutionException shuttingDown) {
                 backend.close();
                 lease.release();
+                result.tryFailure(new NoBackendException("the event loop is shutting down"));
             }
         }
     }
