@@ -172,8 +172,6 @@ public final class SockmapKernel implements AutoCloseable {
                 conn.set(JAVA_LONG, PEER_COOKIE, m.peerCookie());
                 conn.set(JAVA_LONG, MAX_IN_FLIGHT, m.maxInFlight());
                 conn.set(JAVA_LONG, PEER_SEND_BASE, m.peerSendBase());
-                drained.update(m.cookie(), 0, BpfMap.NO_EXIST);
-                done.push(() -> drained.delete(m.cookie()));
                 conns.update(arena.allocateFrom(JAVA_LONG, m.cookie()), conn, BpfMap.NO_EXIST);
                 done.push(() -> conns.delete(m.cookie()));
             }
@@ -312,10 +310,14 @@ public final class SockmapKernel implements AutoCloseable {
 
     /**
      * Forgets a socket that was closed: the kernel dropped it from the sockhashes as it closed, but
-     * never drops its conns and drained entries.
+     * never drops its conns entry, nor the drained entry that {@link #setDrained} made if it was called.
      */
-    public void forgetClosed(long cookie) {
-        forget(cookie, conns, drained);
+    public void forgetClosed(long cookie, boolean drainedSet) {
+        if (drainedSet) {
+            forget(cookie, conns, drained);
+        } else {
+            forget(cookie, conns);
+        }
     }
 
     /**
@@ -344,13 +346,16 @@ public final class SockmapKernel implements AutoCloseable {
 
     /**
      * Tells the verdict how many of this socket's held bytes user space has written to the peer;
-     * once that equals what it held and the peer has room, the kernel forwards again.
+     * once that equals what it held and the peer has room, the kernel forwards again. The entry is made
+     * by the first call (the verdict reads a missing one as 0), so that a pair that never holds costs no
+     * update and no delete; a call after {@link #forgetClosed} would make it again, so the caller must not
+     * call it for a socket it closed.
      */
     public void setDrained(long cookie, long bytes) {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
-            drained.update(cookie, bytes, BpfMap.EXIST);
+            drained.update(cookie, bytes, BpfMap.ANY);
         } catch (BpfException e) {
             throw unexpected(e);
         } finally {

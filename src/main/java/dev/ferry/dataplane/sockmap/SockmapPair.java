@@ -465,7 +465,10 @@ final class SockmapPair {
     /** Tells the verdict how far user space got, so that it can redirect again once it caught up. */
     private void heldBytesWritten(Direction direction, long bytes) {
         direction.userWritten += bytes;
-        kernel.setDrained(direction.source.cookie, direction.userWritten);
+        if (!ended) {  // after end() the entry is gone, and setting it would make it again
+            kernel.setDrained(direction.source.cookie, direction.userWritten);
+            direction.source.drainedSet = true;
+        }
         connection.stats().add(HELD_BYTES, bytes);
         raiseReceiveBufferOnceThePeerReads(direction);
     }
@@ -578,7 +581,7 @@ final class SockmapPair {
             }
             side.channel.close();
             if (inserted) {
-                kernel.forgetClosed(side.cookie);
+                kernel.forgetClosed(side.cookie, side.drainedSet);
             }
         }
         connection.end("sockmap", how, bytesToBackend, bytesToClient);
@@ -594,6 +597,8 @@ final class SockmapPair {
         long sendBaseline;
         /** From the end of its input on: Netty no longer reports a reset of this socket. */
         ResetWatch resetWatch;
+        /** Whether its drained entry was made: only a socket whose held bytes Ferry wrote has one. */
+        boolean drainedSet;
 
         Side(Channel channel, long consumed, ConnectionEnd resetEnd) {
             this.channel = channel;
