@@ -1,5 +1,6 @@
 package dev.ferry.dataplane.copy;
 
+import dev.ferry.dataplane.OutputShutdown;
 import dev.ferry.dataplane.ResetWatch;
 import dev.ferry.handoff.ConnectionEnd;
 import dev.ferry.handoff.ProxiedConnection;
@@ -142,17 +143,17 @@ final class CopyPair {
                     end(fromTarget().resetEnd, true);
                     return;
                 }
-                ((DuplexChannel) target).shutdownOutput().addListener(shutDown -> {
-                    if (!shutDown.isSuccess()) {
-                        end(fromTarget().resetEnd, true);
-                        return;
-                    }
-                    // Both ends forwarded, not merely received: the other direction may still be writing.
-                    shut = true;
-                    if (toBackend.shut && toClient.shut) {
-                        end(ConnectionEnd.CLOSED, false);
-                    }
-                });
+                try {
+                    OutputShutdown.shut(target);
+                } catch (IOException e) {
+                    end(fromTarget().resetEnd, true);
+                    return;
+                }
+                // Both ends forwarded, not merely received: the other direction may still be writing.
+                shut = true;
+                if (toBackend.shut && toClient.shut) {
+                    end(ConnectionEnd.CLOSED, false);
+                }
             });
         }
 

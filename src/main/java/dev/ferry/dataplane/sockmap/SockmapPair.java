@@ -2,6 +2,7 @@ package dev.ferry.dataplane.sockmap;
 
 import dev.ferry.bpf.BpfException;
 import dev.ferry.dataplane.EpollInterest;
+import dev.ferry.dataplane.OutputShutdown;
 import dev.ferry.dataplane.ResetWatch;
 import dev.ferry.handoff.ConnectionEnd;
 import dev.ferry.handoff.ProxiedConnection;
@@ -17,7 +18,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.UnixChannel;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
@@ -503,13 +503,17 @@ final class SockmapPair {
             }
             if (direction.delivered(counters, arrived)) {
                 direction.shut = true;
-                ((DuplexChannel) direction.target.channel).shutdownOutput().addListener(shut -> {
-                    if (directions.stream().allMatch(d -> d.shut)) {
-                        end(ConnectionEnd.CLOSED, false);
-                    } else {
-                        stopWatchingIfShutBothWays(direction.target);
-                    }
-                });
+                try {
+                    OutputShutdown.shut(direction.target.channel);
+                } catch (IOException e) {
+                    // Every byte was delivered and acknowledged: a target gone since has nothing left to miss.
+                    LOG.debug("{}: cannot shut its output: {}", direction.target.resetEnd.label(), e.toString());
+                }
+                if (directions.stream().allMatch(d -> d.shut)) {
+                    end(ConnectionEnd.CLOSED, false);
+                } else {
+                    stopWatchingIfShutBothWays(direction.target);
+                }
                 return;
             }
             if (Sockets.tcpInfo(direction.target.fd).state() == TcpInfo.CLOSE) {
