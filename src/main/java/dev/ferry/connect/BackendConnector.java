@@ -179,9 +179,9 @@ public final class BackendConnector {
          * connect promise with a fresh {@code ClosedChannelException}, stack trace and all, once per connection.
          */
         private void connected(Channel backend, Endpoint endpoint) {
+            lease.bind(endpoint);
             try {
                 loop.execute(() -> {
-                    lease.bind(endpoint);
                     if (!result.trySuccess(new Connected(backend, endpoint.address(), lease))) {
                         backend.close();
                         lease.release();
