@@ -38,8 +38,8 @@ class FlowControlTest {
      * What may stay taken after the stalled connections closed, beyond what processes' heaps grew meanwhile
      * (their buffers took 60-550 MB). Measured with MemAvailable alone: -161 to 84 MB in twelve runs, with no
      * /proc/meminfo field but MemFree moving by more than 2 MB beyond AnonPages. Those were free pages on the
-     * page allocator's per-CPU lists: counted too ({@link HostMemory#availableBytes}), 0 MB in each of the
-     * first runs. The exact check is TCP's charged memory; this one catches what the kernel would hold uncharged.
+     * page allocator's per-CPU lists: counted too ({@link HostMemory#availableBytes}), 0-1 MB in eight
+     * checks. The exact check is TCP's charged memory; this one catches what the kernel would hold uncharged.
      */
     private static final long FREED_SLACK = 64 * MIB;
     /** TCP's charged memory after they closed, against before: 4 MiB of pages. Measured: -256 to +260 pages. */
