@@ -89,7 +89,7 @@ final class HealthChecker implements AutoCloseable {
                         .group(loop)
                         .channel(EpollSocketChannel.class)
                         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeoutMillis))
-                        .option(ChannelOption.TCP_NODELAY, true)
+                        // TCP_NODELAY is Netty's default for epoll channels (NettyDefaultsTest): no call of our own.
                         .handler(this)
                         .connect(endpoint.address());
                 channel = connect.channel();

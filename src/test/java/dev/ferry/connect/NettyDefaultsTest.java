@@ -22,7 +22,10 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(30)
 class NettyDefaultsTest {
 
-    /** ListenerServer and BackendConnector ask for no TCP_NODELAY: both kinds of socket must have it already. */
+    /**
+     * ListenerServer, BackendConnector and HealthChecker ask for no TCP_NODELAY: both kinds of socket must have
+     * it already.
+     */
     @Test
     void acceptedAndConnectingEpollSocketsHaveNagleOff() throws Exception {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
