@@ -85,7 +85,7 @@ class FlowControlTest {
              FerryHarness ferry = FerryHarness.start(config(backend.endpoint(), 4 * MIB));
              Socket client = ferry.connect()) {
             TimedWriter writer = new TimedWriter();
-            long before = HostMemory.availableBytes();
+            HostMemory.Snapshot before = HostMemory.Snapshot.take();
             long maxGap;
             HashPeer.Received sent;
             CompletableFuture<HashPeer.Received> downstream = async(() -> HashPeer.receive(client.getInputStream()));
@@ -94,11 +94,12 @@ class FlowControlTest {
                 writing = async(() -> writer.write(client, 7, 20_000));
                 // Time-based: a write blocked by the closed window may outlast the writer's 20 s.
                 maxGap = largestGap(writer, reader, 20);
-                long drop = before - memory.lowest();
-                System.out.printf("slow backend, %d MB the other way: client sent %d MB in 20 s, backend read %d MB; max gap %d MB;"
-                                + " MemAvailable (per-CPU free pages counted) fell %d MB%n", otherWay / 1_000_000,
-                        writer.sent() / 1_000_000, reader.received() / 1_000_000, maxGap / 1_000_000, drop / 1_000_000);
-                assertTrue(drop < memoryBound, "MemAvailable (per-CPU free pages counted) fell by " + drop / MIB + " MiB");
+                HostMemory.Snapshot lowest = memory.lowestSnapshot();
+                long drop = before.available() - lowest.available();
+                String fall = "MemAvailable (per-CPU free pages counted) " + lowest.fallSince(before);
+                System.out.printf("slow backend, %d MB the other way: client sent %d MB in 20 s, backend read %d MB; max gap %d MB; %s%n",
+                        otherWay / 1_000_000, writer.sent() / 1_000_000, reader.received() / 1_000_000, maxGap / 1_000_000, fall);
+                assertTrue(drop < memoryBound, fall);
                 assertTrue(maxGap < 32 * MIB, "the client ran " + maxGap / MIB + " MiB ahead of the backend");
                 assertTrue(downstream.isDone(), "the other direction was held back too");
             }
@@ -117,15 +118,17 @@ class FlowControlTest {
              FerryHarness ferry = FerryHarness.start(config(backend.endpoint(), 4 * MIB));
              Socket client = ferry.connect()) {
             ThrottledReader reader = new ThrottledReader(SLOW);
-            long before = HostMemory.availableBytes();
+            HostMemory.Snapshot before = HostMemory.Snapshot.take();
             long maxGap;
             try (HostMemory.LowWatermark memory = new HostMemory.LowWatermark()) {
                 CompletableFuture<HashPeer.Received> reading = async(() -> reader.read(client.getInputStream()));
                 maxGap = largestGap(writer, reader, 20);
-                long drop = before - memory.lowest();
-                System.out.printf("slow client: backend sent %d MB, client read %d MB; max gap %d MB; MemAvailable (per-CPU free pages counted) fell %d MB%n",
-                        writer.sent() / 1_000_000, reader.received() / 1_000_000, maxGap / 1_000_000, drop / 1_000_000);
-                assertTrue(drop < 64 * MIB, "MemAvailable (per-CPU free pages counted) fell by " + drop / MIB + " MiB");
+                HostMemory.Snapshot lowest = memory.lowestSnapshot();
+                long drop = before.available() - lowest.available();
+                String fall = "MemAvailable (per-CPU free pages counted) " + lowest.fallSince(before);
+                System.out.printf("slow client: backend sent %d MB, client read %d MB; max gap %d MB; %s%n",
+                        writer.sent() / 1_000_000, reader.received() / 1_000_000, maxGap / 1_000_000, fall);
+                assertTrue(drop < 64 * MIB, fall);
                 assertTrue(maxGap < 32 * MIB, "the backend ran " + maxGap / MIB + " MiB ahead of the client");
                 reader.unthrottle();
                 assertEquals(backend.<HashPeer.Received>nextResult(120), reading.get(120, TimeUnit.SECONDS));

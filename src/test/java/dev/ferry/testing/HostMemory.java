@@ -3,10 +3,15 @@ package dev.ferry.testing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** The host's MemAvailable, the figure the flow-control promises are stated in. */
 public final class HostMemory {
     private static final long PAGE_BYTES = 4096;
+    private static final Pattern KIB_LINE = Pattern.compile("([A-Za-z()_]+):\\s+(\\d+) kB");
 
     private HostMemory() {
     }
@@ -85,16 +90,59 @@ public final class HostMemory {
         throw new IllegalStateException("no TCP mem in /proc/net/sockstat");
     }
 
-    /** Samples MemAvailable on a daemon thread and keeps the lowest value seen. */
+    /** The figures a fall in {@link #availableBytes} is made of, read at one moment. */
+    public record Snapshot(long available, long free, long perCpuFree, long anonymous, long ownAnonymous,
+                           long filePages, long unreclaimableSlab, long tcp) {
+        public static Snapshot take() {
+            Map<String, Long> meminfo = kibFields(Path.of("/proc/meminfo"));
+            long perCpu = perCpuFreeBytes();
+            return new Snapshot(meminfo.get("MemAvailable") + perCpu, meminfo.get("MemFree"), perCpu,
+                    meminfo.get("AnonPages"), kibFields(Path.of("/proc/self/status")).get("RssAnon"),
+                    meminfo.get("Cached") + meminfo.get("Buffers"), meminfo.get("SUnreclaim"), tcpPages() * PAGE_BYTES);
+        }
+
+        /** Where the memory went between {@code before} and this snapshot, in MB, for a test's report. */
+        public String fallSince(Snapshot before) {
+            long anonymousGrowth = anonymous - before.anonymous;
+            long ownGrowth = ownAnonymous - before.ownAnonymous;
+            return String.format("fell %d MB (MemFree %+d, per-CPU free pages %+d, TCP charged %+d, anonymous %+d"
+                            + " of which this JVM %+d and other processes %+d, file pages %+d, unreclaimable slab %+d)",
+                    mb(before.available - available), mb(free - before.free), mb(perCpuFree - before.perCpuFree),
+                    mb(tcp - before.tcp), mb(anonymousGrowth), mb(ownGrowth), mb(anonymousGrowth - ownGrowth),
+                    mb(filePages - before.filePages), mb(unreclaimableSlab - before.unreclaimableSlab));
+        }
+
+        private static long mb(long bytes) {
+            return bytes / 1_000_000;
+        }
+    }
+
+    /** Every "Name: number kB" line of a /proc file, in bytes. */
+    private static Map<String, Long> kibFields(Path file) {
+        try {
+            Map<String, Long> fields = new HashMap<>();
+            for (String line : Files.readAllLines(file)) {
+                Matcher matcher = KIB_LINE.matcher(line);
+                if (matcher.matches()) {
+                    fields.put(matcher.group(1), Long.parseLong(matcher.group(2)) * 1024);
+                }
+            }
+            return fields;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Samples the host's memory on a daemon thread and keeps the snapshot with the least available. */
     public static final class LowWatermark implements AutoCloseable {
         private final Thread sampler;
-        private volatile long lowest = Long.MAX_VALUE;
+        private volatile Snapshot lowest = Snapshot.take();
         private volatile boolean running = true;
 
         public LowWatermark() {
             sampler = Thread.ofPlatform().daemon().start(() -> {
                 while (running) {
-                    lowest = Math.min(lowest, availableBytes());
+                    sample();
                     try {
                         Thread.sleep(100);
                     } catch (InterruptedException e) {
@@ -104,8 +152,21 @@ public final class HostMemory {
             });
         }
 
+        private synchronized void sample() {
+            Snapshot now = Snapshot.take();
+            if (now.available() < lowest.available()) {
+                lowest = now;
+            }
+        }
+
+        /** The snapshot with the least available memory so far, this moment's included. */
+        public Snapshot lowestSnapshot() {
+            sample();
+            return lowest;
+        }
+
         public long lowest() {
-            return Math.min(lowest, availableBytes());
+            return lowestSnapshot().available();
         }
 
         @Override
