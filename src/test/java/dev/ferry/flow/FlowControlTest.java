@@ -94,9 +94,9 @@ class FlowControlTest {
                 writing = async(() -> writer.write(client, 7, 20_000));
                 // Time-based: a write blocked by the closed window may outlast the writer's 20 s.
                 maxGap = largestGap(writer, reader, 20);
-                HostMemory.Snapshot lowest = memory.lowestSnapshot();
-                long drop = before.available() - lowest.available();
-                String fall = "MemAvailable (per-CPU free pages counted) " + lowest.fallSince(before);
+                HostMemory.Snapshot lowest = memory.lowest();
+                long drop = lowest.fallSince(before);
+                String fall = lowest.describeFallSince(before);
                 System.out.printf("slow backend, %d MB the other way: client sent %d MB in 20 s, backend read %d MB; max gap %d MB; %s%n",
                         otherWay / 1_000_000, writer.sent() / 1_000_000, reader.received() / 1_000_000, maxGap / 1_000_000, fall);
                 assertTrue(drop < memoryBound, fall);
@@ -123,9 +123,9 @@ class FlowControlTest {
             try (HostMemory.LowWatermark memory = new HostMemory.LowWatermark()) {
                 CompletableFuture<HashPeer.Received> reading = async(() -> reader.read(client.getInputStream()));
                 maxGap = largestGap(writer, reader, 20);
-                HostMemory.Snapshot lowest = memory.lowestSnapshot();
-                long drop = before.available() - lowest.available();
-                String fall = "MemAvailable (per-CPU free pages counted) " + lowest.fallSince(before);
+                HostMemory.Snapshot lowest = memory.lowest();
+                long drop = lowest.fallSince(before);
+                String fall = lowest.describeFallSince(before);
                 System.out.printf("slow client: backend sent %d MB, client read %d MB; max gap %d MB; %s%n",
                         writer.sent() / 1_000_000, reader.received() / 1_000_000, maxGap / 1_000_000, fall);
                 assertTrue(drop < 64 * MIB, fall);
@@ -236,7 +236,7 @@ class FlowControlTest {
     @Test
     void stalledBackendsCostAtMostTheLimitEach() throws Exception {
         StalledMemory measured = stalledConnections("");
-        System.out.printf("100 stalled connections for 10 s: MemAvailable (per-CPU free pages counted) fell %d MB direct, %d MB through Ferry"
+        System.out.printf("100 stalled connections for 10 s: MemAvailable (per-CPU free pages counted, other processes aside) fell %d MB direct, %d MB through Ferry"
                         + " (issue bound direct + 100 x 4 MiB = %d MB)%n",
                 measured.direct() / 1_000_000, measured.throughFerry() / 1_000_000,
                 (measured.direct() + STALLED * 4 * MIB) / 1_000_000);
@@ -250,7 +250,7 @@ class FlowControlTest {
     @Test
     void withSmallSocketBuffersStalledBackendsCostAtMostTheLimitEach() throws Exception {
         StalledMemory measured = stalledConnections("socket_buffers: { client_receive: 128KiB, backend_send: 512KiB }\n");
-        System.out.printf("100 stalled connections for 10 s, small socket buffers: MemAvailable (per-CPU free pages counted) fell %d MB direct,"
+        System.out.printf("100 stalled connections for 10 s, small socket buffers: MemAvailable (per-CPU free pages counted, other processes aside) fell %d MB direct,"
                         + " %d MB through Ferry (issue bound direct + 100 x 4 MiB = %d MB)%n",
                 measured.direct() / 1_000_000, measured.throughFerry() / 1_000_000,
                 (measured.direct() + STALLED * 4 * MIB) / 1_000_000);
@@ -347,7 +347,7 @@ class FlowControlTest {
     /** Opens the connections, lets each write for 10 s, closes them; returns the MemAvailable drop. */
     private static long memoryOfStalledClients(int connections, Connector connector) throws Exception {
         settle();
-        long before = HostMemory.availableBytes();
+        HostMemory.Snapshot before = HostMemory.Snapshot.take();
         List<Socket> sockets = new ArrayList<>();
         try (var threads = Executors.newVirtualThreadPerTaskExecutor();
              HostMemory.LowWatermark memory = new HostMemory.LowWatermark()) {
@@ -366,7 +366,7 @@ class FlowControlTest {
                 });
             }
             Thread.sleep(10_000);
-            long drop = before - memory.lowest();
+            long drop = memory.lowest().fallSince(before);
             for (Socket socket : sockets) {
                 socket.setSoLinger(true, 0);
                 socket.close();

@@ -90,7 +90,10 @@ public final class HostMemory {
         throw new IllegalStateException("no TCP mem in /proc/net/sockstat");
     }
 
-    /** The figures a fall in {@link #availableBytes} is made of, read at one moment. */
+    /**
+     * The figures a fall in {@link #availableBytes} is made of, read at one moment; {@code filePages} is the page
+     * cache as MemAvailable counts it (Active(file) and Inactive(file)).
+     */
     public record Snapshot(long available, long free, long perCpuFree, long anonymous, long ownAnonymous,
                            long filePages, long unreclaimableSlab, long tcp) {
         public static Snapshot take() {
@@ -98,16 +101,32 @@ public final class HostMemory {
             long perCpu = perCpuFreeBytes();
             return new Snapshot(meminfo.get("MemAvailable") + perCpu, meminfo.get("MemFree"), perCpu,
                     meminfo.get("AnonPages"), kibFields(Path.of("/proc/self/status")).get("RssAnon"),
-                    meminfo.get("Cached") + meminfo.get("Buffers"), meminfo.get("SUnreclaim"), tcpPages() * PAGE_BYTES);
+                    meminfo.get("Active(file)") + meminfo.get("Inactive(file)"), meminfo.get("SUnreclaim"),
+                    tcpPages() * PAGE_BYTES);
+        }
+
+        /**
+         * {@link #available} plus the anonymous memory of every process but this one, so that a fall counts
+         * what this JVM (Ferry and the test's peers) and the kernel took, and not what Maven's JVM or a CI
+         * runner's processes grew by meanwhile.
+         */
+        public long availableBesideOtherProcesses() {
+            return available + anonymous - ownAnonymous;
+        }
+
+        /** How far {@link #availableBesideOtherProcesses} fell from {@code before} to this snapshot. */
+        public long fallSince(Snapshot before) {
+            return before.availableBesideOtherProcesses() - availableBesideOtherProcesses();
         }
 
         /** Where the memory went between {@code before} and this snapshot, in MB, for a test's report. */
-        public String fallSince(Snapshot before) {
+        public String describeFallSince(Snapshot before) {
             long anonymousGrowth = anonymous - before.anonymous;
             long ownGrowth = ownAnonymous - before.ownAnonymous;
-            return String.format("fell %d MB (MemFree %+d, per-CPU free pages %+d, TCP charged %+d, anonymous %+d"
+            return String.format("MemAvailable (per-CPU free pages counted, other processes aside) fell %d MB (MemAvailable"
+                            + " with per-CPU free pages %+d: MemFree %+d, per-CPU free pages %+d, TCP charged %+d, anonymous %+d"
                             + " of which this JVM %+d and other processes %+d, file pages %+d, unreclaimable slab %+d)",
-                    mb(before.available - available), mb(free - before.free), mb(perCpuFree - before.perCpuFree),
+                    mb(fallSince(before)), mb(available - before.available), mb(free - before.free), mb(perCpuFree - before.perCpuFree),
                     mb(tcp - before.tcp), mb(anonymousGrowth), mb(ownGrowth), mb(anonymousGrowth - ownGrowth),
                     mb(filePages - before.filePages), mb(unreclaimableSlab - before.unreclaimableSlab));
         }
@@ -133,7 +152,7 @@ public final class HostMemory {
         }
     }
 
-    /** Samples the host's memory on a daemon thread and keeps the snapshot with the least available. */
+    /** Samples the host's memory on a daemon thread and keeps the snapshot with the least available beside other processes. */
     public static final class LowWatermark implements AutoCloseable {
         private final Thread sampler;
         private volatile Snapshot lowest = Snapshot.take();
@@ -154,19 +173,15 @@ public final class HostMemory {
 
         private synchronized void sample() {
             Snapshot now = Snapshot.take();
-            if (now.available() < lowest.available()) {
+            if (now.availableBesideOtherProcesses() < lowest.availableBesideOtherProcesses()) {
                 lowest = now;
             }
         }
 
         /** The snapshot with the least available memory so far, this moment's included. */
-        public Snapshot lowestSnapshot() {
+        public Snapshot lowest() {
             sample();
             return lowest;
-        }
-
-        public long lowest() {
-            return lowestSnapshot().available();
         }
 
         @Override
