@@ -231,7 +231,7 @@ final class SockmapPair {
         try {
             if (!direction.receiveBufferSized) {
                 direction.receiveBufferSized = true;
-                if (!Sockets.receiveBufferFixed(direction.source.fd)) {
+                if (backend != client && !Sockets.receiveBufferFixed(direction.source.fd)) {
                     Sockets.setReceiveBuffer(direction.source.fd, HELD_RECEIVE_BUFFER);
                     direction.raiseReceiveBufferAt = direction.userWritten + HELD_RECEIVE_BUFFER;
                 }
@@ -251,7 +251,13 @@ final class SockmapPair {
      * fast sender instead of waiting on its zero-window probes (docs/flow-control.md, facts 7-9).
      * The size stays fixed from then on: shrinking it again under an advertised window drops
      * segments (fact 8), and handing it back to autotuning cost bulk streams most of their
-     * throughput. A size the operator fixed ({@code socket_buffers}) is left alone.
+     * throughput. A size the operator fixed ({@code socket_buffers}) is left alone, and so is an echo's
+     * socket (its own peer), which keeps the size TCP tunes: its held bytes can only leave through its own
+     * send queue, towards the client whose segments the shrink made TCP drop. With the shrink, 15 of 65
+     * echoes of 64 MiB each way took 1.7 s or more, five of them over 28 s, waiting on TCP's backed-off
+     * retransmission and zero-window probe timers; without it, 1 of 50 (3.4 s). A size fixed at 4 MiB from
+     * the start did worse (8 of 25 over 6 s): the echo's held bytes outgrow it (fact 6), and TCP drops
+     * segments again.
      */
     private void raiseReceiveBufferOnceThePeerReads(Direction direction) {
         if (direction.userWritten < direction.raiseReceiveBufferAt) {
