@@ -29,7 +29,7 @@ public final class HostMemory {
 
     /** MemAvailable alone, as /proc/meminfo gives it. */
     public static long memAvailableBytes() {
-        return kibField(Path.of("/proc/meminfo"), "MemAvailable:") * 1024;
+        return field(kibFields(Path.of("/proc/meminfo")), "MemAvailable");
     }
 
     /** Free pages on the page allocator's per-CPU lists: the {@code count} of every pageset in /proc/zoneinfo. */
@@ -50,21 +50,7 @@ public final class HostMemory {
 
     /** Anonymous memory of every process on the host (AnonPages): heaps and stacks, never kernel buffers. */
     public static long anonymousBytes() {
-        return kibField(Path.of("/proc/meminfo"), "AnonPages:") * 1024;
-    }
-
-    /** The number on the line of {@code file} that starts with {@code label} (such files count in kB). */
-    private static long kibField(Path file, String label) {
-        try {
-            for (String line : Files.readAllLines(file)) {
-                if (line.startsWith(label)) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
-                }
-            }
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        throw new IllegalStateException("no " + label + " in " + file);
+        return field(kibFields(Path.of("/proc/meminfo")), "AnonPages");
     }
 
     /**
@@ -99,9 +85,9 @@ public final class HostMemory {
         public static Snapshot take() {
             Map<String, Long> meminfo = kibFields(Path.of("/proc/meminfo"));
             long perCpu = perCpuFreeBytes();
-            return new Snapshot(meminfo.get("MemAvailable") + perCpu, meminfo.get("MemFree"), perCpu,
-                    meminfo.get("AnonPages"), kibFields(Path.of("/proc/self/status")).get("RssAnon"),
-                    meminfo.get("Active(file)") + meminfo.get("Inactive(file)"), meminfo.get("SUnreclaim"),
+            return new Snapshot(field(meminfo, "MemAvailable") + perCpu, field(meminfo, "MemFree"), perCpu,
+                    field(meminfo, "AnonPages"), field(kibFields(Path.of("/proc/self/status")), "RssAnon"),
+                    field(meminfo, "Active(file)") + field(meminfo, "Inactive(file)"), field(meminfo, "SUnreclaim"),
                     tcpPages() * PAGE_BYTES);
         }
 
@@ -123,10 +109,11 @@ public final class HostMemory {
         public String describeFallSince(Snapshot before) {
             long anonymousGrowth = anonymous - before.anonymous;
             long ownGrowth = ownAnonymous - before.ownAnonymous;
-            return String.format("MemAvailable (per-CPU free pages counted, other processes aside) fell %d MB (MemAvailable"
-                            + " with per-CPU free pages %+d: MemFree %+d, per-CPU free pages %+d, TCP charged %+d, anonymous %+d"
-                            + " of which this JVM %+d and other processes %+d, file pages %+d, unreclaimable slab %+d)",
-                    mb(fallSince(before)), mb(available - before.available), mb(free - before.free), mb(perCpuFree - before.perCpuFree),
+            return String.format("MemAvailable (per-CPU free pages counted, other processes aside) fell %d MB"
+                            + " (MemAvailable with per-CPU free pages %+d: MemFree %+d, per-CPU free pages %+d, TCP charged %+d,"
+                            + " anonymous %+d of which this JVM %+d and other processes %+d, file pages %+d, unreclaimable slab %+d)",
+                    mb(fallSince(before)), mb(available - before.available), mb(free - before.free),
+                    mb(perCpuFree - before.perCpuFree),
                     mb(tcp - before.tcp), mb(anonymousGrowth), mb(ownGrowth), mb(anonymousGrowth - ownGrowth),
                     mb(filePages - before.filePages), mb(unreclaimableSlab - before.unreclaimableSlab));
         }
@@ -134,6 +121,14 @@ public final class HostMemory {
         private static long mb(long bytes) {
             return bytes / 1_000_000;
         }
+    }
+
+    private static long field(Map<String, Long> fields, String name) {
+        Long bytes = fields.get(name);
+        if (bytes == null) {
+            throw new IllegalStateException("no " + name + " among " + fields.keySet());
+        }
+        return bytes;
     }
 
     /** Every "Name: number kB" line of a /proc file, in bytes. */
@@ -152,7 +147,10 @@ public final class HostMemory {
         }
     }
 
-    /** Samples the host's memory on a daemon thread and keeps the snapshot with the least available beside other processes. */
+    /**
+     * Samples the host's memory on a daemon thread and keeps the snapshot with the least available beside
+     * other processes.
+     */
     public static final class LowWatermark implements AutoCloseable {
         private final Thread sampler;
         private volatile Snapshot lowest = Snapshot.take();
