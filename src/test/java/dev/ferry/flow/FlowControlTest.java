@@ -38,7 +38,7 @@ class FlowControlTest {
      * What may stay taken after the stalled connections closed, beyond what processes' heaps grew meanwhile
      * (their buffers took 60-550 MB). Measured with MemAvailable alone: -161 to 84 MB in twelve runs, with no
      * /proc/meminfo field but MemFree moving by more than 2 MB beyond AnonPages. Those were free pages on the
-     * page allocator's per-CPU lists: counted too ({@link HostMemory#availableBytes}), 0-1 MB in eight
+     * page allocator's per-CPU lists: counted too ({@link HostMemory.Snapshot#available}), 0-1 MB in eight
      * checks. The exact check is TCP's charged memory; this one catches what the kernel would hold uncharged.
      */
     private static final long FREED_SLACK = 64 * MIB;
@@ -278,8 +278,7 @@ class FlowControlTest {
              });
              FerryHarness ferry = FerryHarness.start(extraYaml + config(backend.endpoint(), 4 * MIB))) {
             settle();
-            long availableBefore = HostMemory.availableBytes();
-            long anonymousBefore = HostMemory.anonymousBytes();
+            HostMemory.Snapshot before = HostMemory.Snapshot.take();
             long tcpPagesBefore = HostMemory.tcpPages();
             long direct = memoryOfStalledClients(STALLED, () -> new Socket("127.0.0.1", backend.address().getPort()));
             long throughFerry = memoryOfStalledClients(STALLED, ferry::connect);
@@ -290,14 +289,15 @@ class FlowControlTest {
                             + tcpPagesBefore + " before");
             // Processes keep what their heaps grew (this JVM's clients and Ferry's pools, Maven's JVM); the
             // kernel must have given back everything, the buffers it queued uncharged included.
-            Await.until(() -> notFreedByTheKernel(availableBefore, anonymousBefore) <= FREED_SLACK, Duration.ofSeconds(20),
-                    () -> "memory back after closing: " + notFreedByTheKernel(availableBefore, anonymousBefore) / MIB
+            Await.until(() -> notFreedByTheKernel(before, settled()) <= FREED_SLACK, Duration.ofSeconds(20),
+                    () -> "memory back after closing: " + notFreedByTheKernel(before, settled()) / MIB
                             + " MiB still taken beyond processes' own growth");
             // Read once more for the report: a figure taken after the check passed, once more was freed.
+            HostMemory.Snapshot after = settled();
             System.out.printf("after closing: %d MB still taken beyond processes' own growth (%d MB),"
                             + " TCP memory %+d pages against before%n",
-                    notFreedByTheKernel(availableBefore, anonymousBefore) / 1_000_000,
-                    (HostMemory.anonymousBytes() - anonymousBefore) / 1_000_000, HostMemory.tcpPages() - tcpPagesBefore);
+                    notFreedByTheKernel(before, after) / 1_000_000,
+                    (after.anonymous() - before.anonymous()) / 1_000_000, HostMemory.tcpPages() - tcpPagesBefore);
             return new StalledMemory(direct, throughFerry);
         }
     }
@@ -307,14 +307,22 @@ class FlowControlTest {
         Thread.sleep(500);
     }
 
-    /** MemAvailable's fall since {@code availableBefore}, less what processes' anonymous memory grew meanwhile. */
-    private static long notFreedByTheKernel(long availableBefore, long anonymousBefore) {
+    /** The host's memory once this JVM's garbage is collected. */
+    private static HostMemory.Snapshot settled() {
         try {
             settle();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return availableBefore - HostMemory.availableBytes() - (HostMemory.anonymousBytes() - anonymousBefore);
+        return HostMemory.Snapshot.take();
+    }
+
+    /**
+     * The available memory's fall from {@code before} to {@code after}, less what every process's anonymous
+     * memory grew meanwhile.
+     */
+    private static long notFreedByTheKernel(HostMemory.Snapshot before, HostMemory.Snapshot after) {
+        return before.available() - after.available() - (after.anonymous() - before.anonymous());
     }
 
     /** How far the writer ran ahead of the reader at most, sampled every 100 ms for {@code seconds}. */

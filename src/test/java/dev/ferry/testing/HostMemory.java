@@ -16,24 +16,8 @@ public final class HostMemory {
     private HostMemory() {
     }
 
-    /**
-     * MemAvailable plus the free pages the page allocator keeps on its per-CPU lists, which MemAvailable
-     * leaves out. Since kernel 6.7 those lists grow with the rate at which a CPU frees pages, and a burst of
-     * loopback traffic can park tens of megabytes of free pages there: in a slow-backend run, MemAvailable
-     * fell 50-88 MB, of which the per-CPU lists had taken 35-71 MB, TCP's charged memory 11 MB and the
-     * processes' anonymous memory 6-9 MB.
-     */
-    public static long availableBytes() {
-        return memAvailableBytes() + perCpuFreeBytes();
-    }
-
-    /** MemAvailable alone, as /proc/meminfo gives it. */
-    public static long memAvailableBytes() {
-        return field(kibFields(Path.of("/proc/meminfo")), "MemAvailable");
-    }
-
     /** Free pages on the page allocator's per-CPU lists: the {@code count} of every pageset in /proc/zoneinfo. */
-    public static long perCpuFreeBytes() {
+    private static long perCpuFreeBytes() {
         try {
             long pages = 0;
             for (String line : Files.readAllLines(Path.of("/proc/zoneinfo"))) {
@@ -46,11 +30,6 @@ public final class HostMemory {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-    }
-
-    /** Anonymous memory of every process on the host (AnonPages): heaps and stacks, never kernel buffers. */
-    public static long anonymousBytes() {
-        return field(kibFields(Path.of("/proc/meminfo")), "AnonPages");
     }
 
     /**
@@ -77,8 +56,13 @@ public final class HostMemory {
     }
 
     /**
-     * The figures a fall in {@link #availableBytes} is made of, read at one moment; {@code filePages} is the page
-     * cache as MemAvailable counts it (Active(file) and Inactive(file)).
+     * The host's memory, read at one moment. {@code available} is MemAvailable plus the free pages the page
+     * allocator keeps on its per-CPU lists, which MemAvailable leaves out: since kernel 6.7 those lists grow
+     * with the rate at which a CPU frees pages, and a burst of loopback traffic can park tens of megabytes
+     * there (in a slow-backend run MemAvailable fell 50-88 MB, of which the per-CPU lists had taken 35-71 MB,
+     * TCP's charged memory 11 MB and the processes' anonymous memory 6-9 MB). {@code anonymous} is every
+     * process's (AnonPages), {@code ownAnonymous} this JVM's (RssAnon); {@code filePages} is the page cache as
+     * MemAvailable counts it (Active(file) and Inactive(file)).
      */
     public record Snapshot(long available, long free, long perCpuFree, long anonymous, long ownAnonymous,
                            long filePages, long unreclaimableSlab, long tcp) {
