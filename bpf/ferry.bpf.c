@@ -10,9 +10,10 @@
  * without limit, so the verdict redirects only while the bytes in flight
  * towards the peer (sent its way, not yet in its send queue, which TCP
  * bounds itself) fit the connection's limit and the room in the peer's send
- * buffer. Otherwise the verdict passes the bytes to the
- * source socket itself, where they are charged to its receive buffer and TCP
- * closes the sender's window; user space moves them to the peer with
+ * buffer, and while the peer is not holding bytes of its own (fact 6: they
+ * would queue behind ours, uncharged). Otherwise the verdict passes the
+ * bytes to the source socket itself, where they are charged to its receive
+ * buffer and TCP closes the sender's window; user space moves them to the peer with
  * ordinary backpressure. It keeps passing until user space has written every
  * passed byte, so the stream stays in order.
  *
@@ -186,6 +187,25 @@ static bool too_much_in_flight(struct conn *c, __u64 drained_bytes, __u32 len)
 }
 
 /*
+ * Whether the peer is holding its own bytes: an skb redirected to it now
+ * could wait in its psock queue, and its passed skbs would queue behind,
+ * uncharged (fact 6).
+ */
+static bool peer_holds(struct conn *c, __u64 cookie)
+{
+	struct conn *p;
+	struct drained *d;
+
+	if (c->peer_cookie == cookie)
+		return false;
+	p = bpf_map_lookup_elem(&conns, &c->peer_cookie);
+	if (!p || !p->held)
+		return false;
+	d = bpf_map_lookup_elem(&drained, &c->peer_cookie);
+	return p->passed_bytes != (d ? d->bytes : 0);
+}
+
+/*
  * Passes the skb to the source socket. A hold is announced when it starts,
  * and again when user space had caught up with the previous one (it stops
  * watching then), so that every held byte has someone to move it.
@@ -300,6 +320,8 @@ int ferry_verdict(struct __sk_buff *skb)
 		if (c->held && c->passed_bytes != drained_bytes)
 			return hold(skb, c, cookie, drained_bytes);	/* keep order behind what user space holds */
 		if (too_much_in_flight(c, drained_bytes, skb->len))
+			return hold(skb, c, cookie, drained_bytes);
+		if (peer_holds(c, cookie))
 			return hold(skb, c, cookie, drained_bytes);
 		c->held = 0;
 	}
