@@ -13,6 +13,7 @@ import java.lang.foreign.MemorySegment;
  * Nothing here takes ownership of or closes the fd.
  */
 public final class Sockets {
+    private static final int SO_RCVBUF = 8;
     private static final int SO_RCVBUFFORCE = 33;
     private static final int SO_RCVLOWAT = 18;
     private static final int SO_BUF_LOCK = 72;
@@ -70,6 +71,15 @@ public final class Sockets {
             MemorySegment value = arena.allocate(JAVA_INT);
             Libc.getsockopt(fd, Libc.SOL_SOCKET, SO_BUF_LOCK, value, "SO_BUF_LOCK");
             return (value.get(JAVA_INT, 0) & SOCK_RCVBUF_LOCK) != 0;
+        }
+    }
+
+    /** The receive buffer's size as the kernel keeps it (SO_RCVBUF: twice what was set, as {@code ss} shows it). */
+    public static int receiveBuffer(int fd) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment value = arena.allocate(JAVA_INT);
+            Libc.getsockopt(fd, Libc.SOL_SOCKET, SO_RCVBUF, value, "SO_RCVBUF");
+            return value.get(JAVA_INT, 0);
         }
     }
 

@@ -70,11 +70,8 @@ final class SockmapPair {
     /** One scratch buffer per event loop thread: held bytes stay in it only within one pass. */
     private static final ThreadLocal<MemorySegment> HELD_SCRATCH =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(MAX_HELD_CHUNK));
-    /**
-     * A held source's receive buffer until its peer has acknowledged this much of the held bytes: small,
-     * so that a peer that takes nothing (a stalled backend) closes the sender's window soon.
-     */
-    private static final int HELD_RECEIVE_BUFFER = 128 * 1024;
+    /** Held bytes the peer must have acknowledged before the held source's receive buffer grows to max_in_flight. */
+    private static final int READING_PEER_ACKNOWLEDGED = 128 * 1024;
 
     private final SockmapKernel kernel;
     private final ProxiedConnection connection;
@@ -232,8 +229,11 @@ final class SockmapPair {
             if (!direction.receiveBufferSized) {
                 direction.receiveBufferSized = true;
                 if (backend != client && !Sockets.receiveBufferFixed(direction.source.fd)) {
-                    Sockets.setReceiveBuffer(direction.source.fd, HELD_RECEIVE_BUFFER);
-                    direction.raiseReceiveBufferAt = direction.userWritten + HELD_RECEIVE_BUFFER;
+                    long held = Math.min(Sockets.receiveBuffer(direction.source.fd), maxInFlight);
+                    // SO_RCVBUF counts bookkeeping too: the kernel doubles the value it is given.
+                    Sockets.setReceiveBuffer(direction.source.fd, (int) (held / 2));
+                    direction.raiseReceiveBufferAt = held < maxInFlight
+                            ? direction.userWritten + READING_PEER_ACKNOWLEDGED : Long.MAX_VALUE;
                 }
             }
         } catch (IOException e) {
@@ -246,18 +246,17 @@ final class SockmapPair {
 
     /**
      * Held bytes wait in the source's receive buffer, so that buffer is what bounds them. At the
-     * first hold it is made small; once the peer has acknowledged that much of the held bytes it is a
-     * peer that reads, and the buffer grows to max_in_flight, so that user space can keep up with a
-     * fast sender instead of waiting on its zero-window probes (docs/flow-control.md, facts 7-9).
-     * The size stays fixed from then on: shrinking it again under an advertised window drops
-     * segments (fact 8), and handing it back to autotuning cost bulk streams most of their
-     * throughput. A size the operator fixed ({@code socket_buffers}) is left alone, and so is an echo's
-     * socket (its own peer), which keeps the size TCP tunes: its held bytes can only leave through its own
-     * send queue, towards the client whose segments the shrink made TCP drop. With the shrink, 15 of 65
-     * echoes of 64 MiB each way took 1.7 s or more, five of them over 28 s, waiting on TCP's backed-off
-     * retransmission and zero-window probe timers; without it, 1 of 50 (3.4 s). A size fixed at 4 MiB from
-     * the start did worse (8 of 25 over 6 s): the echo's held bytes outgrow it (fact 6), and TCP drops
-     * segments again.
+     * first hold it is fixed at the size TCP had tuned it to, or max_in_flight if that is smaller, which
+     * stops autotuning from growing it further. It is not made smaller than TCP had it: shrinking it under
+     * a window already advertised makes TCP drop segments (fact 8), and the sender then waits on its
+     * retransmission timer. Once the peer has acknowledged 128 KiB of held bytes it is a peer that reads,
+     * and the buffer grows to max_in_flight, so that user space can keep up with a fast sender instead of
+     * waiting on its zero-window probes (facts 7-9). The size stays fixed from then on; handing it back to
+     * autotuning cost bulk streams most of their throughput. A size the operator fixed ({@code
+     * socket_buffers}) is left alone, and so is an echo's socket (its own peer), which keeps autotuning:
+     * its own redirected skbs wait in the same psock queue as its held bytes, which then outgrow any fixed
+     * size (fact 6). A size fixed at 4 MiB from the start made 8 of 25 echoes of 64 MiB each way take over
+     * 6 s; with autotuning, 1 of 50 took over 1 s (3.4 s).
      */
     private void raiseReceiveBufferOnceThePeerReads(Direction direction) {
         if (direction.userWritten < direction.raiseReceiveBufferAt) {
@@ -265,10 +264,6 @@ final class SockmapPair {
         }
         // SO_RCVBUF counts bookkeeping too: the kernel doubles the value it is given.
         int size = (int) Math.min(maxInFlight / 2, Integer.MAX_VALUE / 2);
-        if (size <= HELD_RECEIVE_BUFFER) {
-            direction.raiseReceiveBufferAt = Long.MAX_VALUE;  // a limit this small is the held size already
-            return;
-        }
         try {
             // Written is not yet taken: the target's send queue takes up to MAX_UNSENT even from a peer
             // that reads nothing. What the queue still holds may include redirected bytes: an underestimate.
