@@ -252,6 +252,7 @@ class FlowControlTest {
         assertTrue(fixed.sendQueueWhileStalled() <= MIB, fixed.toString());
     }
 
+    /** Ferry's client-side receive buffer (ss's rb) at three moments, and its backend-side send queue (ss's w). */
     private record HeldBuffers(long atHold, long whileStalled, long whileReading, long sendQueueWhileStalled) {
     }
 
