@@ -33,6 +33,26 @@ public final class HostMemory {
     }
 
     /**
+     * Packets waiting in every CPU's receive backlog: the backlog_len column (the twelfth) of
+     * /proc/net/softnet_stat, one line per CPU, in hexadecimal.
+     */
+    private static long packetsInReceiveBacklogs() {
+        try {
+            long packets = 0;
+            for (String line : Files.readAllLines(Path.of("/proc/net/softnet_stat"))) {
+                String[] columns = line.trim().split("\\s+");
+                if (columns.length < 12) {
+                    throw new IllegalStateException("/proc/net/softnet_stat has no backlog_len column: " + line);
+                }
+                packets += Long.parseLong(columns[11], 16);
+            }
+            return packets;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /**
      * Pages charged to TCP sockets host-wide ({@code /proc/net/sockstat}, "TCP: ... mem"): socket
      * buffers and queued data. Bytes the kernel queues uncharged (a psock's backlog) show only in
      * MemAvailable.
@@ -62,17 +82,23 @@ public final class HostMemory {
      * there (in a slow-backend run MemAvailable fell 50-88 MB, of which the per-CPU lists had taken 35-71 MB,
      * TCP's charged memory 11 MB and the processes' anonymous memory 6-9 MB). {@code anonymous} is every
      * process's (AnonPages), {@code ownAnonymous} this JVM's (RssAnon); {@code filePages} is the page cache as
-     * MemAvailable counts it (Active(file) and Inactive(file)).
+     * MemAvailable counts it (Active(file) and Inactive(file)). The rest name other places a fall can go:
+     * {@code reclaimableSlab}, {@code kernelStacksAndPageTables}, {@code shmem}, {@code vmalloc}, and packets waiting in the
+     * CPUs' receive backlogs ({@code softnetBacklogPackets}, /proc/net/softnet_stat), where loopback traffic
+     * sits, charged to no socket, until the receiving softirq runs (up to net.core.netdev_max_backlog per CPU).
      */
     public record Snapshot(long available, long free, long perCpuFree, long anonymous, long ownAnonymous,
-                           long filePages, long unreclaimableSlab, long tcp) {
+                           long filePages, long unreclaimableSlab, long tcp, long reclaimableSlab,
+                           long kernelStacksAndPageTables, long shmem, long vmalloc, long softnetBacklogPackets) {
         public static Snapshot take() {
             Map<String, Long> meminfo = kibFields(Path.of("/proc/meminfo"));
             long perCpu = perCpuFreeBytes();
             return new Snapshot(field(meminfo, "MemAvailable") + perCpu, field(meminfo, "MemFree"), perCpu,
                     field(meminfo, "AnonPages"), field(kibFields(Path.of("/proc/self/status")), "RssAnon"),
                     field(meminfo, "Active(file)") + field(meminfo, "Inactive(file)"), field(meminfo, "SUnreclaim"),
-                    tcpPages() * PAGE_BYTES);
+                    tcpPages() * PAGE_BYTES, field(meminfo, "SReclaimable"),
+                    field(meminfo, "KernelStack") + field(meminfo, "PageTables"), field(meminfo, "Shmem"),
+                    field(meminfo, "VmallocUsed"), packetsInReceiveBacklogs());
         }
 
         /**
@@ -95,11 +121,32 @@ public final class HostMemory {
             long ownGrowth = ownAnonymous - before.ownAnonymous;
             return String.format("MemAvailable (per-CPU free pages counted, other processes aside) fell %d MB"
                             + " (MemAvailable with per-CPU free pages %+d: MemFree %+d, per-CPU free pages %+d, TCP charged %+d,"
-                            + " anonymous %+d of which this JVM %+d and other processes %+d, file pages %+d, unreclaimable slab %+d)",
+                            + " anonymous %+d of which this JVM %+d and other processes %+d, file pages %+d, unreclaimable slab %+d,"
+                            + " reclaimable slab %+d, kernel stacks and page tables %+d, shmem %+d, vmalloc %+d;"
+                            + " free pages taken by none of these but TCP %+d;"
+                            + " %d packets in the CPUs' receive backlogs, against %d before)",
                     mb(fallSince(before)), mb(available - before.available), mb(free - before.free),
                     mb(perCpuFree - before.perCpuFree),
                     mb(tcp - before.tcp), mb(anonymousGrowth), mb(ownGrowth), mb(anonymousGrowth - ownGrowth),
-                    mb(filePages - before.filePages), mb(unreclaimableSlab - before.unreclaimableSlab));
+                    mb(filePages - before.filePages), mb(unreclaimableSlab - before.unreclaimableSlab),
+                    mb(reclaimableSlab - before.reclaimableSlab),
+                    mb(kernelStacksAndPageTables - before.kernelStacksAndPageTables), mb(shmem - before.shmem),
+                    mb(vmalloc - before.vmalloc), mb(takenByNoneOfThese(before)),
+                    softnetBacklogPackets, before.softnetBacklogPackets);
+        }
+
+        /**
+         * How much more of the free pages (MemFree and the per-CPU lists) is gone than the named page users grew
+         * by. What is left is mostly packet data: the pages of socket buffers, of which TCP's charged memory counts
+         * the charged part (their heads are slab), and of packets the kernel holds charged to no socket.
+         */
+        private long takenByNoneOfThese(Snapshot before) {
+            long freeFell = (before.free + before.perCpuFree) - (free + perCpuFree);
+            long namedGrew = (anonymous - before.anonymous) + (filePages - before.filePages)
+                    + (unreclaimableSlab - before.unreclaimableSlab) + (reclaimableSlab - before.reclaimableSlab)
+                    + (kernelStacksAndPageTables - before.kernelStacksAndPageTables) + (shmem - before.shmem)
+                    + (vmalloc - before.vmalloc);
+            return freeFell - namedGrew;
         }
 
         private static long mb(long bytes) {
