@@ -12,6 +12,10 @@ import java.util.regex.Pattern;
 public final class HostMemory {
     private static final long PAGE_BYTES = 4096;
     private static final Pattern KIB_LINE = Pattern.compile("([A-Za-z()_]+):\\s+(\\d+) kB");
+    private static final Path MEMINFO = Path.of("/proc/meminfo");
+    /** How far MemFree may move while the per-CPU lists are read for the two to count as read at one moment. */
+    private static final long FREE_PAGES_SETTLED = 2 * 1024 * 1024;
+    private static final int CONSISTENT_READ_ATTEMPTS = 100;
 
     private HostMemory() {
     }
@@ -91,8 +95,20 @@ public final class HostMemory {
                            long filePages, long unreclaimableSlab, long tcp, long reclaimableSlab,
                            long kernelStacksAndPageTables, long shmem, long vmalloc, long softnetBacklogPackets) {
         public static Snapshot take() {
-            Map<String, Long> meminfo = kibFields(Path.of("/proc/meminfo"));
-            long perCpu = perCpuFreeBytes();
+            // MemFree and the per-CPU lists come from two files. Pages the kernel moves between the two while they
+            // are read count twice or not at all, and the lowest of many samples picks the latter: the lists are
+            // read between two reads of /proc/meminfo, and kept once MemFree stayed put across them.
+            Map<String, Long> meminfo = kibFields(MEMINFO);
+            long perCpu = 0;
+            for (int attempt = 0; attempt < CONSISTENT_READ_ATTEMPTS; attempt++) {
+                perCpu = perCpuFreeBytes();
+                Map<String, Long> after = kibFields(MEMINFO);
+                long moved = Math.abs(field(after, "MemFree") - field(meminfo, "MemFree"));
+                meminfo = after;
+                if (moved <= FREE_PAGES_SETTLED) {
+                    break;
+                }
+            }
             return new Snapshot(field(meminfo, "MemAvailable") + perCpu, field(meminfo, "MemFree"), perCpu,
                     field(meminfo, "AnonPages"), field(kibFields(Path.of("/proc/self/status")), "RssAnon"),
                     field(meminfo, "Active(file)") + field(meminfo, "Inactive(file)"), field(meminfo, "SUnreclaim"),
