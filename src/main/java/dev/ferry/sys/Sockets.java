@@ -84,12 +84,13 @@ public final class Sockets {
     }
 
     /**
-     * Sets the receive buffer with SO_RCVBUFFORCE (beyond net.core.rmem_max; needs CAP_NET_ADMIN,
-     * which the sockmap plane has anyway). The kernel doubles {@code bytes} for its bookkeeping and
-     * stops autotuning this socket's buffer.
+     * Sets the receive buffer to {@code bytes} as the kernel keeps it, the size {@link #receiveBuffer} reads
+     * back, and stops autotuning this socket's buffer. SO_RCVBUFFORCE (beyond net.core.rmem_max; needs
+     * CAP_NET_ADMIN, which the sockmap plane has anyway) is given half: the kernel doubles it for its
+     * bookkeeping.
      */
     public static void setReceiveBuffer(int fd, int bytes) throws IOException {
-        Libc.setsockopt(fd, Libc.SOL_SOCKET, SO_RCVBUFFORCE, bytes, "SO_RCVBUFFORCE");
+        Libc.setsockopt(fd, Libc.SOL_SOCKET, SO_RCVBUFFORCE, bytes / 2, "SO_RCVBUFFORCE");
     }
 
     public static TcpInfo tcpInfo(int fd) throws IOException {

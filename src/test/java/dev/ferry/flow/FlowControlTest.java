@@ -346,7 +346,7 @@ class FlowControlTest {
              FerryHarness ferry = FerryHarness.start(extraYaml + config(backend.endpoint(), 4 * MIB))) {
             settle();
             HostMemory.Snapshot before = HostMemory.Snapshot.take();
-            long tcpPagesBefore = HostMemory.tcpPages();
+            long tcpPagesBefore = before.tcpChargedPages();
             long direct = memoryOfStalledClients(STALLED, () -> new Socket("127.0.0.1", backend.address().getPort()));
             long throughFerry = memoryOfStalledClients(STALLED, ferry::connect);
             release.countDown();
@@ -364,7 +364,7 @@ class FlowControlTest {
             System.out.printf("after closing: %d MB still taken beyond processes' own growth (%d MB),"
                             + " TCP memory %+d pages against before%n",
                     notFreedByTheKernel(before, after) / 1_000_000,
-                    (after.anonymous() - before.anonymous()) / 1_000_000, HostMemory.tcpPages() - tcpPagesBefore);
+                    (after.anonymous() - before.anonymous()) / 1_000_000, after.tcpChargedPages() - tcpPagesBefore);
             return new StalledMemory(direct, throughFerry);
         }
     }

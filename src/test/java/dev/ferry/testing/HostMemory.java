@@ -126,6 +126,11 @@ public final class HostMemory {
             return available + anonymous - ownAnonymous;
         }
 
+        /** TCP's charged memory in pages, as {@link #tcpPages()} counts it when read alone. */
+        public long tcpChargedPages() {
+            return tcp / PAGE_BYTES;
+        }
+
         /** How far {@link #availableBesideOtherProcesses} fell from {@code before} to this snapshot. */
         public long fallSince(Snapshot before) {
             return before.availableBesideOtherProcesses() - availableBesideOtherProcesses();

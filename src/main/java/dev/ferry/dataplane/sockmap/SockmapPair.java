@@ -230,8 +230,7 @@ final class SockmapPair {
                 direction.receiveBufferSized = true;
                 if (backend != client && !Sockets.receiveBufferFixed(direction.source.fd)) {
                     long held = Math.min(Sockets.receiveBuffer(direction.source.fd), maxInFlight);
-                    // SO_RCVBUF counts bookkeeping too: the kernel doubles the value it is given.
-                    Sockets.setReceiveBuffer(direction.source.fd, (int) (held / 2));
+                    Sockets.setReceiveBuffer(direction.source.fd, (int) held);
                     direction.raiseReceiveBufferAt = held < maxInFlight
                             ? direction.userWritten + READING_PEER_ACKNOWLEDGED : Long.MAX_VALUE;
                 }
@@ -262,8 +261,7 @@ final class SockmapPair {
         if (direction.userWritten < direction.raiseReceiveBufferAt) {
             return;
         }
-        // SO_RCVBUF counts bookkeeping too: the kernel doubles the value it is given.
-        int size = (int) Math.min(maxInFlight / 2, Integer.MAX_VALUE / 2);
+        int size = (int) Math.min(maxInFlight, Integer.MAX_VALUE);
         try {
             // Written is not yet taken: the target's send queue takes up to MAX_UNSENT even from a peer
             // that reads nothing. What the queue still holds may include redirected bytes: an underestimate.
