@@ -57,21 +57,19 @@ class FlowControlTest {
     /** The case: a backend reading ~400 KB/s, a client writing flat out for 20 s. */
     @Test
     void aSlowBackendHoldsTheClientBackWithBoundedMemory() throws Exception {
-        slowBackend(0, 64 * MIB);
+        slowBackend(0);
     }
 
     /**
      * The same, with a 256 MiB stream from the backend meanwhile, which must get through while the client is
-     * held. While it lasts (about a second on a fast host) its own socket buffers come and go: in one CI run
-     * MemAvailable fell 74 MB in this setup against 13-37 MB in the others. The issue's bound is checked in the
-     * one-way case above; here a looser one still catches a queue that grows without limit.
+     * held, within the same memory bound.
      */
     @Test
     void theOtherDirectionFlowsWhileTheClientIsHeldBack() throws Exception {
-        slowBackend(256 * MIB, 128 * MIB);
+        slowBackend(256 * MIB);
     }
 
-    private void slowBackend(long otherWay, long memoryBound) throws Exception {
+    private void slowBackend(long otherWay) throws Exception {
         ThrottledReader reader = new ThrottledReader(SLOW);
         try (TestBackend backend = new TestBackend(socket -> {
                  CompletableFuture<Void> downstream = async(() -> {
@@ -98,9 +96,10 @@ class FlowControlTest {
                 HostMemory.Snapshot lowest = memory.lowest();
                 long drop = lowest.fallSince(before);
                 String fall = lowest.describeFallSince(before);
-                System.out.printf("slow backend, %d MB the other way: client sent %d MB in 20 s, backend read %d MB; max gap %d MB; %s%n",
-                        otherWay / 1_000_000, writer.sent() / 1_000_000, reader.received() / 1_000_000, maxGap / 1_000_000, fall);
-                assertTrue(drop < memoryBound, fall);
+                System.out.printf("slow backend, %d MB the other way: client sent %d MB in 20 s, backend read %d MB; max gap %d MB; %s; %s%n",
+                        otherWay / 1_000_000, writer.sent() / 1_000_000, reader.received() / 1_000_000, maxGap / 1_000_000, fall,
+                        memory.samplesKept());
+                assertTrue(drop < 64 * MIB, fall);
                 assertTrue(maxGap < 32 * MIB, "the client ran " + maxGap / MIB + " MiB ahead of the backend");
                 assertTrue(downstream.isDone(), "the other direction was held back too");
             }
@@ -127,8 +126,9 @@ class FlowControlTest {
                 HostMemory.Snapshot lowest = memory.lowest();
                 long drop = lowest.fallSince(before);
                 String fall = lowest.describeFallSince(before);
-                System.out.printf("slow client: backend sent %d MB, client read %d MB; max gap %d MB; %s%n",
-                        writer.sent() / 1_000_000, reader.received() / 1_000_000, maxGap / 1_000_000, fall);
+                System.out.printf("slow client: backend sent %d MB, client read %d MB; max gap %d MB; %s; %s%n",
+                        writer.sent() / 1_000_000, reader.received() / 1_000_000, maxGap / 1_000_000, fall,
+                        memory.samplesKept());
                 assertTrue(drop < 64 * MIB, fall);
                 assertTrue(maxGap < 32 * MIB, "the backend ran " + maxGap / MIB + " MiB ahead of the client");
                 reader.unthrottle();
@@ -378,10 +378,11 @@ class FlowControlTest {
     private static HostMemory.Snapshot settled() {
         try {
             settle();
+            return HostMemory.Snapshot.take();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading the host's memory", e);
         }
-        return HostMemory.Snapshot.take();
     }
 
     /**
@@ -442,6 +443,7 @@ class FlowControlTest {
             }
             Thread.sleep(10_000);
             long drop = memory.lowest().fallSince(before);
+            System.out.printf("%d stalled clients: %s%n", connections, memory.samplesKept());
             for (Socket socket : sockets) {
                 socket.setSoLinger(true, 0);
                 socket.close();

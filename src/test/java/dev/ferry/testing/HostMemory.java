@@ -3,8 +3,13 @@ package dev.ferry.testing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -16,6 +21,15 @@ public final class HostMemory {
     /** How far MemFree may move while the per-CPU lists are read for the two to count as read at one moment. */
     private static final long FREE_PAGES_SETTLED = 2 * 1024 * 1024;
     private static final int CONSISTENT_READ_ATTEMPTS = 100;
+    /**
+     * How long before a read no free page report may have been answered: longer than the kernel's worker takes
+     * to put reported pages back after the answer's interrupt, so that a report answered just before the read
+     * but not yet put back counts.
+     */
+    private static final long QUIET_BEFORE = 100;
+    /** How long after a read no report may be answered: a report in flight at the read took 20 ms here. */
+    private static final long QUIET_AFTER = 500;
+    private static final int QUIET_READ_ATTEMPTS = 40;
 
     private HostMemory() {
     }
@@ -94,7 +108,25 @@ public final class HostMemory {
     public record Snapshot(long available, long free, long perCpuFree, long anonymous, long ownAnonymous,
                            long filePages, long unreclaimableSlab, long tcp, long reclaimableSlab,
                            long kernelStacksAndPageTables, long shmem, long vmalloc, long softnetBacklogPackets) {
-        public static Snapshot take() {
+        /**
+         * A snapshot no free page reporting overlapped ({@link FreePageReporting}): read, then kept once no report
+         * was answered from 100 ms before the read until 500 ms after it.
+         */
+        public static Snapshot take() throws InterruptedException {
+            for (int attempt = 0; attempt < QUIET_READ_ATTEMPTS; attempt++) {
+                long reports = FreePageReporting.reportsAnswered();
+                Thread.sleep(QUIET_BEFORE);
+                Snapshot snapshot = read();
+                Thread.sleep(QUIET_AFTER);
+                if (FreePageReporting.reportsAnswered() == reports) {
+                    return snapshot;
+                }
+            }
+            throw new IllegalStateException("the balloon's free page reporting answered a report within every one of "
+                    + QUIET_READ_ATTEMPTS + " reads of the host's memory: no reading free of it");
+        }
+
+        private static Snapshot read() {
             // MemFree and the per-CPU lists come from two files. Pages the kernel moves between the two while they
             // are read count twice or not at all, and the lowest of many samples picks the latter: the lists are
             // read between two reads of /proc/meminfo, and kept once MemFree stayed put across them.
@@ -200,38 +232,128 @@ public final class HostMemory {
     }
 
     /**
-     * Samples the host's memory on a daemon thread and keeps the snapshot with the least available beside
-     * other processes.
+     * Samples the host's memory every 100 ms (or {@code period}) on a daemon thread and gives the sample with the
+     * least available beside other processes, among those no free page reporting overlapped: a sample counts once
+     * no report was answered from 100 ms before it until 500 ms after it, as {@link Snapshot#take()} waits for.
      */
     public static final class LowWatermark implements AutoCloseable {
+        /** Samples no report may have overlapped: at least this share of all, or the low point is not known. */
+        private static final int LEAST_QUIET_PERCENT = 25;
+        private final List<Sample> samples = new ArrayList<>();
         private final Thread sampler;
-        private volatile Snapshot lowest = Snapshot.take();
         private volatile boolean running = true;
+        private volatile String kept = "no samples judged yet";
+        private volatile Snapshot lowestOverlapped;
+
+        /** A reading and the reports answered just before it. */
+        private record Sample(long nanos, long reportsBefore, Snapshot snapshot) {
+        }
 
         public LowWatermark() {
+            this(Duration.ofMillis(100));
+        }
+
+        public LowWatermark(Duration period) {
+            sample();
             sampler = Thread.ofPlatform().daemon().start(() -> {
                 while (running) {
-                    sample();
                     try {
-                        Thread.sleep(100);
+                        Thread.sleep(period);
                     } catch (InterruptedException e) {
                         return;
                     }
+                    sample();
                 }
             });
         }
 
-        private synchronized void sample() {
-            Snapshot now = Snapshot.take();
-            if (now.availableBesideOtherProcesses() < lowest.availableBesideOtherProcesses()) {
-                lowest = now;
+        /** Reads under the lock, so that the sampler's readings and {@link #lowest()}'s stay in time order. */
+        private void sample() {
+            synchronized (samples) {
+                long reports = FreePageReporting.reportsAnswered();
+                samples.add(new Sample(System.nanoTime(), reports, Snapshot.read()));
             }
         }
 
-        /** The snapshot with the least available memory so far, this moment's included. */
-        public Snapshot lowest() {
+        /**
+         * The snapshot with the least available memory so far, this moment's included, among those no free page
+         * reporting overlapped. Waits 600 ms for the latest ones to be known free of it.
+         */
+        public Snapshot lowest() throws InterruptedException {
             sample();
+            Thread.sleep(QUIET_BEFORE + QUIET_AFTER);
+            sample();
+            List<Sample> taken;
+            synchronized (samples) {
+                taken = List.copyOf(samples);
+            }
+            Snapshot lowest = null;
+            Snapshot overlappedLowest = null;
+            int quiet = 0;
+            int judged = 0;
+            for (int i = 1; i < taken.size(); i++) {
+                Sample earlier = lastAtLeastBefore(taken, i, TimeUnit.MILLISECONDS.toNanos(QUIET_BEFORE));
+                Sample later = firstAtLeastAfter(taken, i, TimeUnit.MILLISECONDS.toNanos(QUIET_AFTER));
+                if (earlier == null || later == null) {
+                    continue;
+                }
+                judged++;
+                Snapshot snapshot = taken.get(i).snapshot();
+                if (later.reportsBefore() == earlier.reportsBefore()) {
+                    quiet++;
+                    lowest = lower(lowest, snapshot);
+                } else {
+                    overlappedLowest = lower(overlappedLowest, snapshot);
+                }
+            }
+            if (lowest == null || quiet * 100L < (long) judged * LEAST_QUIET_PERCENT) {
+                throw new IllegalStateException("the balloon's free page reporting overlapped " + (judged - quiet)
+                        + " of " + judged + " samples of the host's memory: its low point is not known");
+            }
+            lowestOverlapped = overlappedLowest;
+            long belowKept = overlappedLowest == null ? 0
+                    : lowest.availableBesideOtherProcesses() - overlappedLowest.availableBesideOtherProcesses();
+            kept = quiet + " of " + judged + " samples kept; " + (judged - quiet)
+                    + " overlapped the balloon's free page reporting"
+                    + (belowKept > 0 ? ", the lowest of them " + belowKept / 1_000_000 + " MB below the kept low point" : "");
             return lowest;
+        }
+
+        private static Snapshot lower(Snapshot lowest, Snapshot candidate) {
+            return lowest == null || candidate.availableBesideOtherProcesses() < lowest.availableBesideOtherProcesses()
+                    ? candidate : lowest;
+        }
+
+        /** The lowest of the samples the last {@link #lowest()} left out, if it left out any. */
+        public Optional<Snapshot> lowestOverlapped() {
+            return Optional.ofNullable(lowestOverlapped);
+        }
+
+        /** How many samples the last {@link #lowest()} kept, for a test's report. */
+        public String samplesKept() {
+            return kept;
+        }
+
+        /** The last sample taken at least {@code nanos} before sample {@code index}, or null if none was. */
+        private static Sample lastAtLeastBefore(List<Sample> taken, int index, long nanos) {
+            long until = taken.get(index).nanos();
+            for (int j = index - 1; j >= 0; j--) {
+                if (until - taken.get(j).nanos() >= nanos) {
+                    return taken.get(j);
+                }
+            }
+            return null;
+        }
+
+        /** The first sample taken at least {@code nanos} after sample {@code index}, or null if none is yet. */
+        private static Sample firstAtLeastAfter(List<Sample> taken, int index, long nanos) {
+            long from = taken.get(index).nanos();
+            for (int j = index + 1; j < taken.size(); j++) {
+                if (taken.get(j).nanos() - from >= nanos) {
+                    return taken.get(j);
+                }
+            }
+            return null;
         }
 
         @Override
