@@ -96,9 +96,9 @@ class FlowControlTest {
                 HostMemory.Snapshot lowest = memory.lowest();
                 long drop = lowest.fallSince(before);
                 String fall = lowest.describeFallSince(before);
-                System.out.printf("slow backend, %d MB the other way: client sent %d MB in 20 s, backend read %d MB; max gap %d MB; %s; %s%n",
-                        otherWay / 1_000_000, writer.sent() / 1_000_000, reader.received() / 1_000_000, maxGap / 1_000_000, fall,
-                        memory.samplesKept());
+                System.out.printf("slow backend, %d MB the other way: client sent %d MB in 20 s, backend read %d MB;"
+                                + " max gap %d MB; %s; %s%n", otherWay / 1_000_000, writer.sent() / 1_000_000,
+                        reader.received() / 1_000_000, maxGap / 1_000_000, fall, memory.samplesKept());
                 assertTrue(drop < 64 * MIB, fall);
                 assertTrue(maxGap < 32 * MIB, "the client ran " + maxGap / MIB + " MiB ahead of the backend");
                 assertTrue(downstream.isDone(), "the other direction was held back too");

@@ -315,7 +315,8 @@ public final class HostMemory {
                     : lowest.availableBesideOtherProcesses() - overlappedLowest.availableBesideOtherProcesses();
             kept = quiet + " of " + judged + " samples kept; " + (judged - quiet)
                     + " overlapped the balloon's free page reporting"
-                    + (belowKept > 0 ? ", the lowest of them " + belowKept / 1_000_000 + " MB below the kept low point" : "");
+                    + (belowKept > 0 ? ", the lowest of them " + belowKept / 1_000_000 + " MB below the kept low point"
+                    : "");
             return lowest;
         }
 

@@ -16,13 +16,13 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class HostMemoryTest {
     private static final long MIB = 1024 * 1024;
-    /** A report holds 32 blocks of at least 2 MiB: a dip of 64 MiB, half of it well clear of other movement. */
+    /** A report holds 32 blocks of at least 2 MiB, a dip of 64 MiB; half that is well clear of other movement. */
     private static final long REPORT_DIP = 32 * MIB;
 
     /**
-     * A process touches 2 GiB and exits. The kernel reports the freed blocks a few at a time every 2 s, and samples
-     * taken every 10 ms for 8 s after land in reports. The low watermark must set those aside and keep a low point that
-     * reporting did not lower.
+     * A process touches 2 GiB and exits. The kernel reports the freed blocks a few at a time every 2 s, and some
+     * of the samples taken every 10 ms for 8 s after land in reports. The low watermark must set those aside and
+     * keep a low point that reporting did not lower.
      */
     @Test
     void theLowWatermarkSetsAsideSamplesThatFreePageReportingLowered() throws Exception {
