@@ -325,10 +325,14 @@ def haproxy_config(topo, base=None):
 global
     maxconn {MAXCONN}
     maxpipes {MAXPIPES}
-    log stdout format raw local0 err
+    # One line per connection, as Ferry's access log writes: without it HAProxy's CPU per connection
+    # would leave out a cost Ferry's includes.
+    log stdout format raw local0 info
 
 defaults
     mode tcp
+    log global
+    option tcplog
     option splice-auto
     timeout connect 2s
     timeout client 1h
@@ -529,7 +533,7 @@ class Bench:
                 log(f"{target.name}: {note}")
                 return
         else:
-            target.note = "tcp mode, option splice-auto, nbthread 2"
+            target.note = "tcp mode, option splice-auto, option tcplog, nbthread 2"
         try:
             target.proc = self.launch(topo, target.name, PROXY_BASE[target.name], target.name)
             target.pid = target.proc.pid
