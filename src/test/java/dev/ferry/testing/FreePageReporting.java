@@ -11,8 +11,9 @@ import java.util.stream.Stream;
  * A virtio balloon's free page reporting, which lowers MemFree for a moment without any process or kernel user
  * taking memory. The guest takes up to 32 free blocks of 2 MiB (4 MiB at the top order) off the free lists, hands
  * them to the hypervisor, waits for the answer and puts them back (mm/page_reporting.c): MemFree falls by up to
- * 64 MiB, or 128, for the round trip. Measured on this machine kind: 64-72 MB for 20 ms per report, three reports
- * back to back after a test JVM exited. A memory check that samples during one sees a fall nobody caused.
+ * 64 MiB, or 128, for the round trip. Measured on this machine kind: 64-134 MB for about 20 ms per report, a few
+ * reports every 2 s until every block freed meanwhile is reported. A memory check that samples during one sees a
+ * fall nobody caused.
  *
  * <p>The hypervisor answers each report with an interrupt on the balloon's reporting queue. A reading of MemFree
  * taken while no such interrupt arrived from shortly before it until well after it saw no pages held for
@@ -29,11 +30,11 @@ final class FreePageReporting {
     }
 
     /**
-     * Reports the hypervisor has answered since boot: the interrupts of every balloon device's reporting queue,
-     * or of the whole device where it has no interrupt of its own per queue. 0 without a balloon.
+     * Reports the hypervisor has answered since boot: the interrupts of every reporting balloon's reporting queue,
+     * or of the whole device where it has no interrupt of its own per queue. 0 without such a balloon.
      */
     static long reportsAnswered() {
-        List<String> balloons = balloonDevices();
+        List<String> balloons = reportingBalloons();
         if (balloons.isEmpty()) {
             return 0;
         }
@@ -47,29 +48,31 @@ final class FreePageReporting {
         return answered;
     }
 
-    /** Whether a balloon device offers free page reporting (VIRTIO_BALLOON_F_REPORTING, feature bit 5). */
+    /** Whether a balloon device reports free pages here. */
     static boolean offered() {
-        for (String balloon : balloonDevices()) {
-            try {
-                String features = Files.readString(Path.of("/sys/bus/virtio/devices", balloon, "features")).trim();
-                if (features.length() > REPORTING_FEATURE_BIT && features.charAt(REPORTING_FEATURE_BIT) == '1') {
-                    return true;
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-        return false;
+        return !reportingBalloons().isEmpty();
     }
 
-    /** The virtio devices the balloon driver is bound to ("virtio0"), empty on a host without one. */
-    private static List<String> balloonDevices() {
+    /**
+     * The virtio devices ("virtio0") the balloon driver is bound to that negotiated free page reporting
+     * (VIRTIO_BALLOON_F_REPORTING, feature bit 5); empty on a host without one.
+     */
+    private static List<String> reportingBalloons() {
         if (!Files.isDirectory(BALLOON_DEVICES)) {
             return List.of();
         }
         try (Stream<Path> entries = Files.list(BALLOON_DEVICES)) {
             return entries.map(entry -> entry.getFileName().toString()).filter(name -> name.matches("virtio\\d+"))
-                    .toList();
+                    .filter(FreePageReporting::reportsFreePages).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean reportsFreePages(String device) {
+        try {
+            String features = Files.readString(Path.of("/sys/bus/virtio/devices", device, "features")).trim();
+            return features.length() > REPORTING_FEATURE_BIT && features.charAt(REPORTING_FEATURE_BIT) == '1';
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
