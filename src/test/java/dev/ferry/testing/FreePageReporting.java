@@ -5,6 +5,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.OptionalLong;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 /**
@@ -25,6 +27,8 @@ final class FreePageReporting {
     private static final String REPORTING_QUEUE = "-reporting_vq";
     /** The sysfs {@code features} file lists the negotiated feature bits as 0s and 1s, bit 0 first. */
     private static final int REPORTING_FEATURE_BIT = 5;
+    /** Read once: devices and their negotiated features do not change while the tests run. */
+    private static final List<String> REPORTING_BALLOONS = reportingBalloons();
 
     private FreePageReporting() {
     }
@@ -34,23 +38,25 @@ final class FreePageReporting {
      * or of the whole device where it has no interrupt of its own per queue. 0 without such a balloon.
      */
     static long reportsAnswered() {
-        List<String> balloons = reportingBalloons();
-        if (balloons.isEmpty()) {
+        if (REPORTING_BALLOONS.isEmpty()) {
             return 0;
         }
         List<String> lines = readInterrupts();
         int cpus = lines.getFirst().trim().split("\\s+").length;
         long answered = 0;
-        for (String balloon : balloons) {
-            long reportingQueue = interruptsNamed(lines, cpus, balloon + REPORTING_QUEUE, true);
-            answered += reportingQueue >= 0 ? reportingQueue : interruptsNamed(lines, cpus, balloon, false);
+        for (String balloon : REPORTING_BALLOONS) {
+            OptionalLong reportingQueue = interrupts(lines, cpus, name -> name.equals(balloon + REPORTING_QUEUE));
+            answered += reportingQueue.isPresent() ? reportingQueue.getAsLong()
+                    : interrupts(lines, cpus, name -> name.equals(balloon) || name.startsWith(balloon + "-"))
+                    .orElseThrow(() -> new IllegalStateException("balloon device " + balloon + " has no line in "
+                            + INTERRUPTS + ": cannot tell when its free page reporting holds free pages"));
         }
         return answered;
     }
 
     /** Whether a balloon device reports free pages here. */
     static boolean offered() {
-        return !reportingBalloons().isEmpty();
+        return !REPORTING_BALLOONS.isEmpty();
     }
 
     /**
@@ -86,27 +92,18 @@ final class FreePageReporting {
         }
     }
 
-    /**
-     * The interrupts, summed over all CPUs, of the lines whose name is {@code name} ({@code exact}) or is the
-     * device {@code name} or one of its queues ("virtio0", "virtio0-stats"); -1 when an exact name has no line.
-     */
-    private static long interruptsNamed(List<String> lines, int cpus, String name, boolean exact) {
-        long total = -1;
+    /** The interrupts, summed over all CPUs, of the lines whose name is {@code named}; empty if there is none. */
+    private static OptionalLong interrupts(List<String> lines, int cpus, Predicate<String> named) {
+        OptionalLong total = OptionalLong.empty();
         for (String line : lines.subList(1, lines.size())) {
             String[] fields = line.trim().split("\\s+");
-            String last = fields[fields.length - 1];
-            boolean named = exact ? last.equals(name) : last.equals(name) || last.startsWith(name + "-");
-            if (named && fields.length > cpus) {
+            if (fields.length > cpus && named.test(fields[fields.length - 1])) {
                 long count = 0;
                 for (int cpu = 1; cpu <= cpus; cpu++) {
                     count += Long.parseLong(fields[cpu]);
                 }
-                total = Math.max(total, 0) + count;
+                total = OptionalLong.of(total.orElse(0) + count);
             }
-        }
-        if (total < 0 && !exact) {
-            throw new IllegalStateException("balloon device " + name + " has no line in " + INTERRUPTS
-                    + ": cannot tell when its free page reporting holds free pages");
         }
         return total;
     }
