@@ -277,14 +277,17 @@ final class SockmapPair {
     }
 
     /**
-     * Moves held bytes from the source to the target: peek, send, publish how far user space got
-     * ({@code drained}), and only then consume them. The source's window reopens only after the
-     * verdict can see that user space has caught up, so the next bytes the sender pushes can take
-     * the kernel path again instead of queueing behind the held ones.
+     * Moves held bytes from the source to the target, a chunk at a time. The chunk that can catch up
+     * with the verdict is peeked, sent, published as how far user space got ({@code drained}), and only
+     * then consumed: the source's window reopens only after the verdict can see that user space caught
+     * up, so the bytes the sender pushes in answer can take the kernel path again instead of queueing
+     * behind the held ones. A chunk with more held bytes behind it cannot end the hold, so it is
+     * received at once and sent, one copy fewer: a held stream moved about a quarter faster so
+     * (docs/flow-control.md).
      *
      * <p>Until every byte redirected before the held ones has entered the target, nothing is sent:
-     * the held bytes would overtake them. When the target is full, the rest of the chunk is consumed
-     * and handed to Netty, which writes it when there is room and then resumes here.
+     * the held bytes would overtake them. When the target is full, the rest of the chunk is handed to
+     * Netty, which writes it when there is room and then resumes here.
      */
     private void drainHeld(Direction direction, int attempt) {
         direction.drainScheduled = false;
@@ -295,31 +298,36 @@ final class SockmapPair {
         long readBefore = direction.userRead;
         try {
             while (direction.userRead - readBefore < HELD_BYTES_PER_PASS) {
-                long peeked = SocketIo.receive(direction.source.fd, scratch.asSlice(0, direction.heldChunk),
-                        SocketIo.MSG_PEEK);
-                if (peeked == -Errno.EAGAIN || peeked == 0) {
-                    break;
-                }
-                if (peeked < 0) {
-                    throw new IOException("recv (peek) failed: " + Errno.describe((int) -peeked));
-                }
-                SockmapKernel.ConnCounters afterPeek = counters(direction.source);
-                if (direction.userRead + peeked > afterPeek.passedBytes()) {
-                    readPastTheVerdict(direction, afterPeek);
+                SockmapKernel.ConnCounters counters = counters(direction.source);
+                boolean mayCatchUp = counters.passedBytes() - direction.userRead <= direction.heldChunk;
+                if (!mayCatchUp && !redirectedBytesInTarget(direction, counters)) {
+                    scheduleDrain(direction, direction.userRead > readBefore ? 0 : attempt + 1);
                     return;
                 }
-                // Checked for every chunk, after peeking it: once a chunk lets user space catch up, the
-                // verdict may redirect the next bytes and hold the ones after them. The counters read
-                // after the peek count every redirect that came before the bytes peeked.
-                if (afterPeek.redirectedBytes() != direction.redirectedSeenInTarget) {
-                    if (!direction.forwardedBytesInTarget(afterPeek.redirectedBytes())) {
+                long read = SocketIo.receive(direction.source.fd, scratch.asSlice(0, direction.heldChunk),
+                        mayCatchUp ? SocketIo.MSG_PEEK : 0);
+                if (read == -Errno.EAGAIN || read == 0) {
+                    break;
+                }
+                if (read < 0) {
+                    throw new IOException("recv failed: " + Errno.describe((int) -read));
+                }
+                if (mayCatchUp) {
+                    // Read again after the peek: it may have taken bytes the verdict held since, and the
+                    // redirects before those.
+                    counters = counters(direction.source);
+                    if (direction.userRead + read > counters.passedBytes()) {
+                        readPastTheVerdict(direction, counters);
+                        return;
+                    }
+                    if (!redirectedBytesInTarget(direction, counters)) {
                         scheduleDrain(direction, direction.userRead > readBefore ? 0 : attempt + 1);
                         return;
                     }
-                    // Stays true while no new redirect comes: every byte user space writes enters the target.
-                    direction.redirectedSeenInTarget = afterPeek.redirectedBytes();
+                } else {
+                    direction.userRead += read;  // no more than the verdict had held when counted
                 }
-                long sent = SocketIo.send(direction.target.fd, scratch.asSlice(0, peeked));
+                long sent = SocketIo.send(direction.target.fd, scratch.asSlice(0, read));
                 if (sent < 0 && sent != -Errno.EAGAIN) {
                     LOG.debug("{}: send failed: {}", direction.target.resetEnd.label(), Errno.describe((int) -sent));
                     end(direction.target.resetEnd, true);
@@ -329,12 +337,14 @@ final class SockmapPair {
                 if (sent > 0) {
                     heldBytesWritten(direction, sent);
                 }
-                consume(direction, scratch.asSlice(0, peeked));
-                direction.heldChunk = sent < peeked ? MIN_HELD_CHUNK : Math.min(2 * direction.heldChunk, MAX_HELD_CHUNK);
-                if (sent < peeked) {
+                if (mayCatchUp) {
+                    consume(direction, scratch.asSlice(0, read));
+                }
+                direction.heldChunk = sent < read ? MIN_HELD_CHUNK : Math.min(2 * direction.heldChunk, MAX_HELD_CHUNK);
+                if (sent < read) {
                     // The target is full: Netty waits for room, writes the rest and calls afterHeldBytesWritten.
-                    ByteBuf rest = direction.source.channel.alloc().directBuffer((int) (peeked - sent));
-                    rest.writeBytes(scratch.asSlice(sent, peeked - sent).asByteBuffer());
+                    ByteBuf rest = direction.source.channel.alloc().directBuffer((int) (read - sent));
+                    rest.writeBytes(scratch.asSlice(sent, read - sent).asByteBuffer());
                     direction.addPending(rest);
                     flush(direction, 0);
                     return;
@@ -357,6 +367,23 @@ final class SockmapPair {
         if (direction.eof) {
             drain(direction, 0);
         }
+    }
+
+    /**
+     * True when every byte the verdict redirected up to {@code counters} has entered the target: held bytes
+     * the verdict had passed by then may be written. Only looked up again when a new redirect came.
+     */
+    private static boolean redirectedBytesInTarget(Direction direction, SockmapKernel.ConnCounters counters)
+            throws IOException {
+        if (counters.redirectedBytes() == direction.redirectedSeenInTarget) {
+            return true;
+        }
+        if (!direction.forwardedBytesInTarget(counters.redirectedBytes())) {
+            return false;
+        }
+        // Stays true while no new redirect comes: every byte user space writes enters the target.
+        direction.redirectedSeenInTarget = counters.redirectedBytes();
+        return true;
     }
 
     /** Consumes exactly the bytes peeked into {@code peeked}, which recv writes over with themselves. */
