@@ -291,6 +291,11 @@ def charts_write(results, outdir):
             ax.set_yscale("log")
         ax.grid(axis="y", alpha=0.3)
 
+    def measured(groups):
+        """A chart is drawn only if some target has a value in it: a run of a few scenarios gets no empty charts."""
+        return any(stat(results["topologies"][topo], scenario, field, t) is not None
+                   for _, topo, scenario, field in groups for t in targets)
+
     def save(fig, name, title):
         fig.suptitle(title, fontsize=11)
         fig.tight_layout()
@@ -303,46 +308,51 @@ def charts_write(results, outdir):
             ax.legend(fontsize=8)
 
     note = "median of rounds, bars show min–max"
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    bars(axes[0], [(f"{tp}\n{n} stream{'s' if n > 1 else ''}", tp, f"bulk{n}", "gbps")
-                   for tp in topologies for n in (1, 8)], None)
-    axes[0].set_ylabel("Gbit/s (higher is better)")
-    axes[0].set_title("iperf3 throughput", fontsize=10)
-    bars(axes[1], [(f"{tp}\n{n} stream{'s' if n > 1 else ''}", tp, f"bulk{n}", "cpu_s_per_gib")
-                   for tp in topologies for n in (1, 8)], None)
-    axes[1].set_ylabel("host CPU-seconds per GiB (lower is better)")
-    axes[1].set_title("CPU cost of forwarding", fontsize=10)
-    legend(axes[0])
-    save(fig, "throughput.png", f"Bulk transfer ({note})")
+    rate = [(f"{tp}\n{n} stream{'s' if n > 1 else ''}", tp, f"bulk{n}", "gbps") for tp in topologies for n in (1, 8)]
+    if measured(rate):
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        bars(axes[0], rate, None)
+        axes[0].set_ylabel("Gbit/s (higher is better)")
+        axes[0].set_title("iperf3 throughput", fontsize=10)
+        bars(axes[1], [(label, tp, scenario, "cpu_s_per_gib") for label, tp, scenario, _ in rate], None)
+        axes[1].set_ylabel("host CPU-seconds per GiB (lower is better)")
+        axes[1].set_title("CPU cost of forwarding", fontsize=10)
+        legend(axes[0])
+        save(fig, "throughput.png", f"Bulk transfer ({note})")
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, scenario, size in ((axes[0], "lat64", "64 B"), (axes[1], "lat16k", "16 KiB")):
-        bars(ax, [(f"{tp}\n{p}", tp, scenario, p) for tp in topologies for p in ("p50", "p99", "p99.9")], None,
-             log=True)
-        ax.set_ylabel("round trip, µs (lower is better)")
-        ax.set_title(f"sockperf ping-pong, {size}", fontsize=10)
-    legend(axes[0])
-    save(fig, "latency.png", f"Request/response latency ({note})")
+    latency = {scenario: [(f"{tp}\n{p}", tp, scenario, p) for tp in topologies for p in ("p50", "p99", "p99.9")]
+               for scenario in ("lat64", "lat16k")}
+    if measured(latency["lat64"] + latency["lat16k"]):
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        for ax, scenario, size in ((axes[0], "lat64", "64 B"), (axes[1], "lat16k", "16 KiB")):
+            bars(ax, latency[scenario], None, log=True)
+            ax.set_ylabel("round trip, µs (lower is better)")
+            ax.set_title(f"sockperf ping-pong, {size}", fontsize=10)
+        legend(axes[0])
+        save(fig, "latency.png", f"Request/response latency ({note})")
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    bars(axes[0], [(tp, tp, "conn", "rate") for tp in topologies], None)
-    axes[0].set_ylabel("connections/s (higher is better)")
-    axes[0].set_title("New TLS connections, SNI-routed", fontsize=10)
-    bars(axes[1], [(f"{tp}\n{p}", tp, "conn", f"ttfb_{p}") for tp in topologies for p in ("p50", "p99")], None)
-    axes[1].set_ylabel("connect to first answer byte, µs")
-    axes[1].set_title("Time to first byte (includes the handoff)", fontsize=10)
-    legend(axes[0])
-    save(fig, "connections.png", f"Connection rate ({note})")
+    connections = [(tp, tp, "conn", "rate") for tp in topologies]
+    if measured(connections):
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        bars(axes[0], connections, None)
+        axes[0].set_ylabel("connections/s (higher is better)")
+        axes[0].set_title("New TLS connections, SNI-routed", fontsize=10)
+        bars(axes[1], [(f"{tp}\n{p}", tp, "conn", f"ttfb_{p}") for tp in topologies for p in ("p50", "p99")], None)
+        axes[1].set_ylabel("connect to first answer byte, µs")
+        axes[1].set_title("Time to first byte (includes the handoff)", fontsize=10)
+        legend(axes[0])
+        save(fig, "connections.png", f"Connection rate ({note})")
 
-    groups = [(f"{tp}\nRSS", tp, "mem", "rss_per_conn") for tp in topologies]
-    groups += [(f"{tp}\nheap", tp, "mem", "heap_per_conn") for tp in topologies]
-    groups += [(f"{tp}\nslab", tp, "mem", "slab_per_conn") for tp in topologies]
-    fig, ax = plt.subplots(figsize=(11, 4))
-    bars(ax, groups, None, scale=1 / 1024)
-    ax.set_ylabel("KiB per idle connection (lower is better)")
-    legend(ax)
-    save(fig, "memory.png", f"Memory per idle connection at {results['profile']['hold_small']} "
-                            f"(proxy RSS, Java live heap, kernel slab of the whole host; {note})")
+    memory = [(f"{tp}\nRSS", tp, "mem", "rss_per_conn") for tp in topologies]
+    memory += [(f"{tp}\nheap", tp, "mem", "heap_per_conn") for tp in topologies]
+    memory += [(f"{tp}\nslab", tp, "mem", "slab_per_conn") for tp in topologies]
+    if measured(memory):
+        fig, ax = plt.subplots(figsize=(11, 4))
+        bars(ax, memory, None, scale=1 / 1024)
+        ax.set_ylabel("KiB per idle connection (lower is better)")
+        legend(ax)
+        save(fig, "memory.png", f"Memory per idle connection at {results['profile']['hold_small']} "
+                                f"(proxy RSS, Java live heap, kernel slab of the whole host; {note})")
     return made
 
 
