@@ -327,26 +327,7 @@ final class SockmapPair {
                 } else {
                     direction.userRead += read;  // no more than the verdict had held when counted
                 }
-                long sent = SocketIo.send(direction.target.fd, scratch.asSlice(0, read));
-                if (sent < 0 && sent != -Errno.EAGAIN) {
-                    LOG.debug("{}: send failed: {}", direction.target.resetEnd.label(), Errno.describe((int) -sent));
-                    end(direction.target.resetEnd, true);
-                    return;
-                }
-                sent = Math.max(0, sent);
-                if (sent > 0) {
-                    heldBytesWritten(direction, sent);
-                }
-                if (mayCatchUp) {
-                    consume(direction, scratch.asSlice(0, read));
-                }
-                direction.heldChunk = sent < read ? MIN_HELD_CHUNK : Math.min(2 * direction.heldChunk, MAX_HELD_CHUNK);
-                if (sent < read) {
-                    // The target is full: Netty waits for room, writes the rest and calls afterHeldBytesWritten.
-                    ByteBuf rest = direction.source.channel.alloc().directBuffer((int) (read - sent));
-                    rest.writeBytes(scratch.asSlice(sent, read - sent).asByteBuffer());
-                    direction.addPending(rest);
-                    flush(direction, 0);
+                if (!sendHeldChunk(direction, scratch.asSlice(0, read), mayCatchUp)) {
                     return;
                 }
             }
@@ -367,6 +348,37 @@ final class SockmapPair {
         if (direction.eof) {
             drain(direction, 0);
         }
+    }
+
+    /**
+     * Sends one chunk read from the source, publishes how far user space got, and consumes the chunk if it was
+     * only peeked. False when this pass must stop: the pair ended, or the target is full and Netty writes the
+     * rest when it has room, then resumes draining.
+     */
+    private boolean sendHeldChunk(Direction direction, MemorySegment chunk, boolean peeked) throws IOException {
+        long sent = SocketIo.send(direction.target.fd, chunk);
+        if (sent < 0 && sent != -Errno.EAGAIN) {
+            LOG.debug("{}: send failed: {}", direction.target.resetEnd.label(), Errno.describe((int) -sent));
+            end(direction.target.resetEnd, true);
+            return false;
+        }
+        sent = Math.max(0, sent);
+        if (sent > 0) {
+            heldBytesWritten(direction, sent);
+        }
+        if (peeked) {
+            consume(direction, chunk);
+        }
+        boolean whole = sent == chunk.byteSize();
+        direction.heldChunk = whole ? Math.min(2 * direction.heldChunk, MAX_HELD_CHUNK) : MIN_HELD_CHUNK;
+        if (whole) {
+            return true;
+        }
+        ByteBuf rest = direction.source.channel.alloc().directBuffer((int) (chunk.byteSize() - sent));
+        rest.writeBytes(chunk.asSlice(sent).asByteBuffer());
+        direction.addPending(rest);
+        flush(direction, 0);
+        return false;
     }
 
     /**
