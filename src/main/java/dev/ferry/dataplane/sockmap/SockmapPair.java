@@ -300,7 +300,7 @@ final class SockmapPair {
             while (direction.userRead - readBefore < HELD_BYTES_PER_PASS) {
                 SockmapKernel.ConnCounters counters = counters(direction.source);
                 boolean mayCatchUp = counters.passedBytes() - direction.userRead <= direction.heldChunk;
-                if (!mayCatchUp && !redirectedBytesInTarget(direction, counters)) {
+                if (!mayCatchUp && !direction.redirectedBytesInTarget(counters.redirectedBytes())) {
                     scheduleDrain(direction, direction.userRead > readBefore ? 0 : attempt + 1);
                     return;
                 }
@@ -320,7 +320,7 @@ final class SockmapPair {
                         readPastTheVerdict(direction, counters);
                         return;
                     }
-                    if (!redirectedBytesInTarget(direction, counters)) {
+                    if (!direction.redirectedBytesInTarget(counters.redirectedBytes())) {
                         scheduleDrain(direction, direction.userRead > readBefore ? 0 : attempt + 1);
                         return;
                     }
@@ -379,23 +379,6 @@ final class SockmapPair {
         direction.addPending(rest);
         flush(direction, 0);
         return false;
-    }
-
-    /**
-     * True when every byte the verdict redirected up to {@code counters} has entered the target: held bytes
-     * the verdict had passed by then may be written. Only looked up again when a new redirect came.
-     */
-    private static boolean redirectedBytesInTarget(Direction direction, SockmapKernel.ConnCounters counters)
-            throws IOException {
-        if (counters.redirectedBytes() == direction.redirectedSeenInTarget) {
-            return true;
-        }
-        if (!direction.forwardedBytesInTarget(counters.redirectedBytes())) {
-            return false;
-        }
-        // Stays true while no new redirect comes: every byte user space writes enters the target.
-        direction.redirectedSeenInTarget = counters.redirectedBytes();
-        return true;
     }
 
     /** Consumes exactly the bytes peeked into {@code peeked}, which recv writes over with themselves. */
@@ -475,8 +458,7 @@ final class SockmapPair {
             return;
         }
         try {
-            long redirected = counters(direction.source).redirectedBytes();
-            if (!direction.forwardedBytesInTarget(redirected)) {
+            if (!direction.redirectedBytesInTarget(counters(direction.source).redirectedBytes())) {
                 retryLater(direction.source, attempt, () -> flush(direction, attempt + 1));
                 return;
             }
@@ -781,6 +763,21 @@ final class SockmapPair {
          */
         boolean forwardedBytesInTarget(long redirected) throws IOException {
             return target.enqueuedSinceBaseline() >= redirected + userWritten;
+        }
+
+        /**
+         * True when the verdict's {@code redirected} bytes have entered the target: held bytes the verdict passed
+         * before they were counted may be written. Looked up only when a new redirect came since the last yes.
+         */
+        boolean redirectedBytesInTarget(long redirected) throws IOException {
+            if (redirected == redirectedSeenInTarget) {
+                return true;  // stays true while no new redirect comes: every byte user space writes enters the target
+            }
+            if (!forwardedBytesInTarget(redirected)) {
+                return false;
+            }
+            redirectedSeenInTarget = redirected;
+            return true;
         }
     }
 
